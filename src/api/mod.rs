@@ -1,0 +1,37 @@
+//! The HTTP API: one module per resource, each with its handlers, wire types and OpenAPI
+//! documentation. `configure` registers every route together with its documentation, so an
+//! undocumented route cannot exist.
+
+pub mod auth;
+pub mod extract;
+pub mod health;
+pub mod pagination;
+pub mod plans;
+pub mod units;
+pub mod users;
+
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+
+/// Registers every route of the service.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope::scope("/api/v1")
+                .service(auth::create_token)
+                .service(auth::get_me)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(units::list_units)
+                .service(units::create_unit)
+                .service(units::get_unit)
+                .service(units::update_unit)
+                .service(plans::list_plans)
+                .service(plans::create_plan)
+                .service(plans::get_plan)
+                .service(plans::update_plan)
+                .service(plans::delete_plan),
+        );
+}

@@ -1,0 +1,369 @@
+//! Organisational units (đơn vị): departments, their divisions, and the agencies plans name.
+
+use actix_web::{get, http::header, patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::extract::{nullable, ApiJson};
+use super::pagination::{ListParams, Page};
+use crate::auth::{authorize, Action, Caller};
+use crate::db::{self, units::UnitData, DbConnection};
+use crate::domain::text::nfc;
+use crate::domain::unit::UnitKind;
+use crate::domain::validate::Checks;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+const MAX_ALIASES: usize = 20;
+
+/// An organisational unit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnitResponse {
+    /// Stable code, used in every reference to the unit.
+    #[schema(example = "SKHDT-DKKD")]
+    pub code: String,
+    /// Full Vietnamese name.
+    #[schema(example = "Phòng Đăng ký kinh doanh")]
+    pub name: String,
+    #[schema(example = "Phòng ĐKKD")]
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    /// The unit it belongs to (a phòng belongs to its Sở).
+    #[schema(example = "SKHDT")]
+    pub parent_code: Option<String>,
+    /// Other names documents use for it; the importer and `q` recognise them.
+    #[schema(example = json!(["Trung tâm Hỗ trợ DN và KN"]))]
+    pub aliases: Vec<String>,
+    /// Electronic agency code under Decision 20/2020/QĐ-TTg (mã định danh điện tử).
+    #[schema(example = "000.00.00.H20")]
+    pub gov_code: Option<String>,
+    /// First day the unit exists under this code, if known.
+    pub valid_from: Option<NaiveDate>,
+    /// Last day it existed (merged, split, renamed); `null` while it exists.
+    pub valid_to: Option<NaiveDate>,
+    /// The unit that took over its duties when it ceased.
+    pub successor_code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<db::units::UnitRow> for UnitResponse {
+    fn from(row: db::units::UnitRow) -> Self {
+        UnitResponse {
+            aliases: row.aliases(),
+            kind: UnitKind::parse(&row.kind).unwrap_or(UnitKind::External),
+            code: row.code,
+            name: row.name,
+            short_name: row.short_name,
+            parent_code: row.parent_code,
+            gov_code: row.gov_code,
+            valid_from: row.valid_from,
+            valid_to: row.valid_to,
+            successor_code: row.successor_code,
+            created_at: row.created_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A new unit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUnitRequest {
+    /// 1–40 characters of A–Z, 0–9, `-`, `_`, `.`; cannot change later.
+    #[schema(example = "SKHDT-DKKD", max_length = 40)]
+    pub code: String,
+    #[schema(example = "Phòng Đăng ký kinh doanh", max_length = 300)]
+    pub name: String,
+    #[schema(max_length = 100)]
+    pub short_name: Option<String>,
+    pub kind: UnitKind,
+    #[schema(example = "SKHDT")]
+    pub parent_code: Option<String>,
+    /// At most 20 other names, each at most 300 characters.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[schema(example = "000.00.00.H20", max_length = 40)]
+    pub gov_code: Option<String>,
+    pub valid_from: Option<NaiveDate>,
+    pub valid_to: Option<NaiveDate>,
+    pub successor_code: Option<String>,
+}
+
+/// Changes to a unit; absent fields stay as they are, `null` clears a nullable one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUnitRequest {
+    #[schema(max_length = 300)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub short_name: Option<Option<String>>,
+    pub kind: Option<UnitKind>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub parent_code: Option<Option<String>>,
+    pub aliases: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 40)]
+    pub gov_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub valid_from: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub valid_to: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub successor_code: Option<Option<String>>,
+}
+
+/// Filters of the unit list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnitQuery {
+    pub kind: Option<UnitKind>,
+    /// Only the units directly under this one.
+    pub parent: Option<String>,
+    /// Only units that existed on this date (`valid_from` ≤ date ≤ `valid_to`).
+    pub active_on: Option<NaiveDate>,
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|v| nfc(&v)).filter(|v| !v.is_empty())
+}
+
+/// Normalises and checks a unit's fields, then its references, refusing cycles.
+fn validate(conn: &mut DbConnection, data: &mut UnitData) -> Result<(), ApiError> {
+    data.name = nfc(&data.name);
+    data.short_name = trimmed(data.short_name.take());
+    data.aliases = data
+        .aliases
+        .iter()
+        .map(|a| nfc(a))
+        .filter(|a| !a.is_empty())
+        .collect();
+    data.gov_code = trimmed(data.gov_code.take());
+    let mut checks = Checks::new();
+    checks
+        .code("code", &data.code)
+        .text("name", &data.name, 300);
+    if let Some(short) = &data.short_name {
+        checks.max_len("short_name", short, 100);
+    }
+    checks.check(
+        data.aliases.len() <= MAX_ALIASES,
+        "aliases",
+        format!("must list at most {MAX_ALIASES} names"),
+    );
+    for (i, alias) in data.aliases.iter().enumerate() {
+        checks.max_len(&format!("aliases[{i}]"), alias, 300);
+    }
+    if let Some(gov) = &data.gov_code {
+        checks.code("gov_code", gov);
+    }
+    if let (Some(from), Some(to)) = (data.valid_from, data.valid_to) {
+        checks.check(from <= to, "valid_to", "must not be before valid_from");
+    }
+    checks.check(
+        data.parent_code.as_deref() != Some(&data.code),
+        "parent_code",
+        "a unit cannot be its own parent",
+    );
+    checks.check(
+        data.successor_code.as_deref() != Some(&data.code),
+        "successor_code",
+        "a unit cannot succeed itself",
+    );
+    checks.finish()?;
+    let mut checks = Checks::new();
+    for (field, code) in [
+        ("parent_code", &data.parent_code),
+        ("successor_code", &data.successor_code),
+    ] {
+        if let Some(code) = code {
+            let missing = db::units::missing(conn, &[code.as_str()])?;
+            checks.check(
+                missing.is_empty(),
+                field,
+                format!("unit {code} does not exist"),
+            );
+        }
+    }
+    if let Some(parent) = &data.parent_code {
+        let above = db::units::ancestors(conn, parent)?;
+        checks.check(
+            !above.contains(&data.code),
+            "parent_code",
+            format!(
+                "{parent} is already below {}: that would make a cycle",
+                data.code
+            ),
+        );
+    }
+    checks.finish()
+}
+
+/// Lists units. Sortable by `code`, `name`; `q` searches codes, names, short names and aliases.
+#[utoipa::path(
+    tag = "units",
+    params(ListParams, UnitQuery),
+    responses((status = 200, description = "One page of units", body = Page<UnitResponse>))
+)]
+#[get("/units")]
+pub async fn list_units(
+    state: web::Data<AppState>,
+    caller: Caller,
+    list: web::Query<ListParams>,
+    query: web::Query<UnitQuery>,
+) -> Result<web::Json<Page<UnitResponse>>, ApiError> {
+    authorize(&caller, Action::ReadDirectory)?;
+    let listing = list.resolve(&["code", "name"])?;
+    let query = query.into_inner();
+    let filter = db::units::UnitFilter {
+        search_key: listing.search_key.clone(),
+        kind: query.kind.map(|k| k.as_str().to_owned()),
+        parent_code: query.parent,
+        active_on: query.active_on,
+    };
+    let page = listing.page.clone();
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        db::units::list(conn, &filter, &page)
+    })
+    .await?;
+    Ok(web::Json(Page::of(rows, total, &listing.page)))
+}
+
+/// Creates a unit.
+#[utoipa::path(
+    tag = "units",
+    request_body = CreateUnitRequest,
+    responses(
+        (status = 201, description = "Created", body = UnitResponse,
+            headers(("Location" = String, description = "The new unit's path"))),
+        (status = 409, description = "The code or electronic agency code is taken", body = crate::error::Problem, content_type = "application/problem+json")
+    )
+)]
+#[post("/units")]
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: ApiJson<CreateUnitRequest>,
+) -> Result<HttpResponse, ApiError> {
+    authorize(&caller, Action::ManageUnits)?;
+    let r = body.0;
+    let mut data = UnitData {
+        code: r.code.trim().to_owned(),
+        name: r.name,
+        short_name: r.short_name,
+        kind: r.kind.as_str().to_owned(),
+        parent_code: r.parent_code,
+        aliases: r.aliases,
+        gov_code: r.gov_code,
+        valid_from: r.valid_from,
+        valid_to: r.valid_to,
+        successor_code: r.successor_code,
+    };
+    let actor = caller.actor();
+    let row = db::transaction(&state.pool, move |conn| {
+        validate(conn, &mut data)?;
+        if db::units::find(conn, &data.code)?.is_some() {
+            return Err(ApiError::Conflict {
+                detail: format!("unit {} already exists", data.code),
+                existing: Some(format!("/api/v1/units/{}", data.code)),
+            });
+        }
+        let row = db::units::insert(conn, &data)?;
+        db::audit::record(
+            conn,
+            &actor,
+            "create",
+            "unit",
+            &row.code,
+            serde_json::json!({"name": row.name}),
+        )?;
+        Ok(row)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/units/{}", row.code)))
+        .json(UnitResponse::from(row)))
+}
+
+/// One unit.
+#[utoipa::path(
+    tag = "units",
+    params(("code" = String, Path, description = "The unit code", example = "SKHDT-DKKD")),
+    responses((status = 200, description = "The unit", body = UnitResponse))
+)]
+#[get("/units/{code}")]
+pub async fn get_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> Result<web::Json<UnitResponse>, ApiError> {
+    authorize(&caller, Action::ReadDirectory)?;
+    let code = code.into_inner();
+    let row = db::run(&state.pool, {
+        let code = code.clone();
+        move |conn| db::units::find(conn, &code)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("unit {code}")))?;
+    Ok(web::Json(row.into()))
+}
+
+/// Changes a unit. The code is permanent; to record that a unit ceased, set `valid_to` and
+/// `successor_code`.
+#[utoipa::path(
+    tag = "units",
+    params(("code" = String, Path, description = "The unit code", example = "SKHDT-DKKD")),
+    request_body = UpdateUnitRequest,
+    responses((status = 200, description = "The changed unit", body = UnitResponse))
+)]
+#[patch("/units/{code}")]
+pub async fn update_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: ApiJson<UpdateUnitRequest>,
+) -> Result<web::Json<UnitResponse>, ApiError> {
+    authorize(&caller, Action::ManageUnits)?;
+    let code = code.into_inner();
+    let r = body.0;
+    let actor = caller.actor();
+    let row = db::transaction(&state.pool, move |conn| {
+        let current = db::units::find(conn, &code)?
+            .ok_or_else(|| ApiError::not_found(format!("unit {code}")))?;
+        let mut data = current.into_data();
+        if let Some(name) = r.name {
+            data.name = name;
+        }
+        if let Some(kind) = r.kind {
+            data.kind = kind.as_str().to_owned();
+        }
+        if let Some(aliases) = r.aliases {
+            data.aliases = aliases;
+        }
+        data.short_name = r.short_name.unwrap_or(data.short_name);
+        data.parent_code = r.parent_code.unwrap_or(data.parent_code);
+        data.gov_code = r.gov_code.unwrap_or(data.gov_code);
+        data.valid_from = r.valid_from.unwrap_or(data.valid_from);
+        data.valid_to = r.valid_to.unwrap_or(data.valid_to);
+        data.successor_code = r.successor_code.unwrap_or(data.successor_code);
+        validate(conn, &mut data)?;
+        let row = db::units::update(conn, &data)?;
+        db::audit::record(
+            conn,
+            &actor,
+            "update",
+            "unit",
+            &row.code,
+            serde_json::json!({"name": row.name}),
+        )?;
+        Ok(row)
+    })
+    .await?;
+    Ok(web::Json(row.into()))
+}

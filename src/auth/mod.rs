@@ -1,0 +1,11 @@
+//! Authentication (tokens, passwords, login throttling) and authorization (the `Caller`
+//! extractor and the one permission function).
+
+pub mod caller;
+pub mod password;
+pub mod permissions;
+pub mod throttle;
+pub mod token;
+
+pub use caller::Caller;
+pub use permissions::{authorize, Action};

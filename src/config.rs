@@ -1,0 +1,163 @@
+//! Typed settings, read once from the environment. Secrets are kept out of `Debug`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+use crate::db::DatabaseUrl;
+
+const DEFAULT_SQLITE_PATH: &str = "./data/plan-tracker.db";
+
+#[derive(Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database_url: DatabaseUrl,
+    pub db_pool_size: u32,
+    pub db_checkout_timeout: Duration,
+    /// HS256 key; `None` means a random key is generated at start (tokens die with the process).
+    pub jwt_secret: Option<Vec<u8>>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub token_ttl: Duration,
+    pub max_body_bytes: usize,
+    pub cors_origins: Vec<String>,
+    pub login_max_failures: u32,
+    pub login_lockout: Duration,
+    pub shutdown_timeout: Duration,
+    pub bootstrap_admin_password: Option<String>,
+    pub log_format: LogFormat,
+    pub workers: usize,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("backend", &self.database_url.backend_name())
+            .field("db_pool_size", &self.db_pool_size)
+            .field("jwt_secret_set", &self.jwt_secret.is_some())
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("token_ttl", &self.token_ttl)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("cors_origins", &self.cors_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, so tests can supply their own environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let number = |name: &str, default: u64| -> anyhow::Result<u64> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("{name} must be a whole number, got {v:?}")),
+            }
+        };
+        let jwt_secret = get("JWT_SECRET").map(String::into_bytes);
+        if matches!(&jwt_secret, Some(s) if s.len() < 32) {
+            bail!("JWT_SECRET must be at least 32 bytes long");
+        }
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("LOG_FORMAT must be json or pretty, got {other:?}"),
+        };
+        let max_body_bytes = usize::try_from(number("MAX_BODY_BYTES", 1024 * 1024)?)?;
+        if max_body_bytes < 1024 {
+            bail!("MAX_BODY_BYTES must be at least 1024");
+        }
+        Ok(Settings {
+            bind: get("BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            database_url: DatabaseUrl::parse(
+                &get("DATABASE_URL").unwrap_or_else(|| DEFAULT_SQLITE_PATH.into()),
+            ),
+            db_pool_size: u32::try_from(number("DB_POOL_SIZE", 10)?)?.max(1),
+            db_checkout_timeout: Duration::from_secs(number("DB_TIMEOUT_SECS", 5)?.max(1)),
+            jwt_secret,
+            jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "plan-tracker".into()),
+            jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "plan-tracker".into()),
+            token_ttl: Duration::from_secs(number("TOKEN_TTL_SECS", 3600)?.clamp(60, 86_400)),
+            max_body_bytes,
+            cors_origins: get("CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            login_max_failures: u32::try_from(number("LOGIN_MAX_FAILURES", 5)?)?.max(1),
+            login_lockout: Duration::from_secs(number("LOGIN_LOCKOUT_SECS", 300)?.max(1)),
+            shutdown_timeout: Duration::from_secs(number("SHUTDOWN_TIMEOUT_SECS", 30)?),
+            bootstrap_admin_password: get("BOOTSTRAP_ADMIN_PASSWORD"),
+            log_format,
+            workers: usize::try_from(number("WORKERS", 0)?)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_to_sqlite_file_and_loopback() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:8080");
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite {
+                path: DEFAULT_SQLITE_PATH.into()
+            }
+        );
+        assert_eq!(s.max_body_bytes, 1024 * 1024);
+        assert!(s.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn rejects_short_secret_and_bad_numbers() {
+        assert!(settings(&[("JWT_SECRET", "short")]).is_err());
+        assert!(settings(&[("MAX_BODY_BYTES", "lots")]).is_err());
+        assert!(settings(&[("LOG_FORMAT", "xml")]).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let s = settings(&[
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-secret"),
+            ("BOOTSTRAP_ADMIN_PASSWORD", "Sup3r-secret-pw"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret-pw") && !shown.contains("abcdef-secret"));
+    }
+}

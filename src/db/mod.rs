@@ -1,0 +1,248 @@
+//! Database access: one connection type over SQLite and PostgreSQL, the pool, migrations, and
+//! one module of queries per resource.
+
+pub mod audit;
+pub mod plans;
+pub mod schema;
+pub mod units;
+pub mod users;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// One connection to whichever backend `DATABASE_URL` chose; queries are written once for both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// The SQL dialect behind [`DbConnection`], for boxed queries.
+pub type Db = <DbConnection as Connection>::Backend;
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Which database a URL names. Parsed once, so a PostgreSQL URL can never be mistaken for a
+/// SQLite file name (diesel's own multi-connection `establish` tries each backend in turn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite { path: String },
+    Postgres { url: String },
+}
+
+impl DatabaseUrl {
+    /// `sqlite://PATH` or a bare path selects SQLite; `postgres://` or `postgresql://` PostgreSQL.
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseUrl::Postgres {
+                url: url.to_owned(),
+            }
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            DatabaseUrl::Sqlite {
+                path: path.to_owned(),
+            }
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite { .. } => "sqlite",
+            DatabaseUrl::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// Opens connections for the pool, with the per-connection settings each backend needs.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+    connect_timeout: Duration,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres { url } => {
+                // libpq otherwise waits for the OS TCP timeout when the server is unreachable.
+                let separator = if url.contains('?') { '&' } else { '?' };
+                let url = if url.contains("connect_timeout=") {
+                    url.clone()
+                } else {
+                    format!(
+                        "{url}{separator}connect_timeout={}",
+                        self.connect_timeout.as_secs().max(1)
+                    )
+                };
+                PgConnection::establish(&url)
+                    .map(DbConnection::Postgres)
+                    .map_err(r2d2::Error::ConnectionError)
+            }
+            DatabaseUrl::Sqlite { path } => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // busy_timeout must come before journal_mode=WAL, or concurrent first
+                // connections fail with "database is locked" while switching the journal.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Builds the pool without connecting: the service starts (and `/healthz` answers) even while
+/// the database is away; requests then fail with 503 after `checkout_timeout`.
+pub fn build_pool(
+    url: &DatabaseUrl,
+    max_size: u32,
+    checkout_timeout: Duration,
+) -> anyhow::Result<Pool> {
+    if let DatabaseUrl::Sqlite { path } = url {
+        if let Some(dir) = std::path::Path::new(path).parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the folder of {path}"))?;
+            }
+        }
+    }
+    let manager = Manager {
+        url: url.clone(),
+        connect_timeout: checkout_timeout,
+    };
+    Ok(r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(checkout_timeout)
+        .test_on_check_out(true)
+        .build_unchecked(manager))
+}
+
+/// Applies the pending embedded migrations of the connection's backend.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<usize> {
+    let applied = match conn {
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+    Ok(applied.len())
+}
+
+/// Runs blocking database work on actix's thread pool with a pooled connection.
+pub async fn run<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get()?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// Runs `work` in one transaction: everything it writes lands together or not at all.
+pub async fn transaction<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, move |conn| conn.transaction(work)).await
+}
+
+/// The current time as stored: UTC without offset, truncated to microseconds so that what is
+/// returned on create equals what is read back later on both backends.
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::{DurationRound, TimeDelta};
+    let now = chrono::Utc::now().naive_utc();
+    now.duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now)
+}
+
+/// Which slice of a list to read, in which order (validated by the API layer).
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub offset: i64,
+    /// One of the list's sortable field names.
+    pub sort: &'static str,
+    pub descending: bool,
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern and wraps it for a substring match.
+pub fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_selects_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db"),
+            DatabaseUrl::Postgres {
+                url: "postgres://u@h/db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./data/x.db"),
+            DatabaseUrl::Sqlite {
+                path: "./data/x.db".into()
+            }
+        );
+        assert_eq!(
+            DatabaseUrl::parse("/tmp/x.db"),
+            DatabaseUrl::Sqlite {
+                path: "/tmp/x.db".into()
+            }
+        );
+    }
+
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+}

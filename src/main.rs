@@ -1,0 +1,157 @@
+use std::io::Read;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use plan_tracker::config::Settings;
+use plan_tracker::domain::role::Role;
+use plan_tracker::startup::{connect_and_migrate, Application};
+use plan_tracker::{auth, db, demo, openapi, telemetry};
+
+/// Tracks how provincial development plans are carried out. Settings come from the
+/// environment (see README): DATABASE_URL, BIND, JWT_SECRET, …
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default); applies pending migrations first.
+    Serve {
+        /// Load plan 1148/KH-SKHĐT, its units and one user per role into an empty database,
+        /// and print the users' passwords.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        full_name: Option<String>,
+        /// The user's unit code; required unless the only role is admin.
+        #[arg(long)]
+        unit: Option<String>,
+        /// admin, planner, leader, officer or viewer; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Read the password from standard input (required: passwords never go on the
+        /// command line, where `ps` shows them).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Openapi => {
+            print!("{}", openapi::document_json());
+            Ok(())
+        }
+        Command::Migrate => {
+            telemetry::init(settings.log_format);
+            connect_and_migrate(&settings).map(|_| ())
+        }
+        Command::Serve { demo } => {
+            telemetry::init(settings.log_format);
+            serve(settings, demo)
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    full_name,
+                    unit,
+                    roles,
+                    password_stdin: _,
+                },
+        } => {
+            telemetry::init(settings.log_format);
+            create_user(&settings, username, full_name, unit, roles)
+        }
+    }
+}
+
+#[actix_web::main]
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        let pool = connect_and_migrate(&settings)?;
+        let mut conn = pool.get()?;
+        let credentials = demo::load(&mut conn).map_err(|e| anyhow::anyhow!("--demo: {e}"))?;
+        println!("Demo data loaded: plan 1148/KH-SKHĐT, its units and these users:");
+        for c in credentials {
+            println!(
+                "  {:<15} {:<8} password: {}",
+                c.username,
+                c.role.as_str(),
+                c.password
+            );
+        }
+    }
+    let app = Application::build(settings)?;
+    tracing::info!(port = app.port(), "listening");
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn create_user(
+    settings: &Settings,
+    username: String,
+    full_name: Option<String>,
+    unit: Option<String>,
+    roles: Vec<String>,
+) -> anyhow::Result<()> {
+    let roles = roles
+        .iter()
+        .map(|r| Role::parse(r).with_context(|| format!("unknown role {r:?}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    let username = username.trim().to_lowercase();
+    if let Some(weakness) = auth::password::weakness(&password, &username) {
+        bail!("the password {weakness}");
+    }
+    if unit.is_none() && roles.iter().any(|r| *r != Role::Admin) {
+        bail!("--unit is required unless the only role is admin");
+    }
+    let pool = connect_and_migrate(settings)?;
+    let mut conn = pool.get()?;
+    if let Some(code) = &unit {
+        if !db::units::missing(&mut conn, &[code.as_str()])
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .is_empty()
+        {
+            bail!("unit {code} does not exist");
+        }
+    }
+    let new = db::users::NewUser {
+        full_name: full_name.unwrap_or_else(|| username.clone()),
+        username,
+        password_hash: auth::password::hash(&password)?,
+        unit_code: unit,
+        roles,
+    };
+    let user = db::users::insert(&mut conn, &new).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("created user {} (id {})", user.username, user.id);
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! The OpenAPI document: the routes' own documentation, plus what holds for every operation
+//! (security, error responses), added here once so no operation can forget it.
+
+use actix_web::http::Method;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
+use utoipa::OpenApi as _;
+use utoipa_actix_web::AppExt;
+
+use crate::error::PROBLEM_JSON;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "plan-tracker",
+        description = include_str!("openapi_intro.md"),
+        license(name = "MIT")
+    ),
+    tags(
+        (name = "auth", description = "Logging in (đăng nhập) and the caller's own account."),
+        (name = "users", description = "User accounts (tài khoản), admin only. Every user but an admin belongs to one unit."),
+        (name = "units", description = "Organisational units (đơn vị): the department's divisions (phòng) and the outside agencies plans name."),
+        (name = "plans", description = "Plans (kế hoạch), e.g. 1148/KH-SKHĐT of the Đồng Tháp Department of Planning and Investment."),
+        (name = "operations", description = "Probes for orchestration and monitoring.")
+    ),
+    components(schemas(crate::error::Problem, crate::error::FieldError))
+)]
+struct ApiDoc;
+
+const BEARER: &str = "bearer";
+
+/// Operations anyone may call without a token.
+const PUBLIC: &[&str] = &["/healthz", "/readyz", "/api/v1/auth/token"];
+
+/// The standard error responses, by status: (component name, description).
+const ERRORS: &[(&str, &str, &str)] = &[
+    ("400", "BadRequest", "Malformed request: broken JSON or an unparsable path or query parameter (problem+json, `errors` names the field)."),
+    ("401", "Unauthorized", "Missing, invalid or expired bearer token, or the account is deactivated (problem+json; `WWW-Authenticate: Bearer`)."),
+    ("403", "Forbidden", "Authenticated, but the caller's roles or unit do not allow this; `detail` names the rule (problem+json)."),
+    ("404", "NotFound", "The resource does not exist (problem+json)."),
+    ("409", "Conflict", "The request conflicts with the current state (problem+json)."),
+    ("413", "PayloadTooLarge", "The request body exceeds `MAX_BODY_BYTES` (problem+json)."),
+    ("415", "UnsupportedMediaType", "The request body is not `application/json` (problem+json)."),
+    ("422", "UnprocessableEntity", "Well-formed but invalid content; `errors` lists every invalid field (problem+json)."),
+    ("500", "InternalServerError", "An unexpected failure; the cause is logged under the request id and never sent (problem+json)."),
+    ("503", "ServiceUnavailable", "The database is unreachable or busy; retry after `Retry-After` seconds (problem+json)."),
+];
+
+/// The operations of a path item with their HTTP methods.
+fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(Method, &mut Operation)> {
+    [
+        (Method::GET, item.get.as_mut()),
+        (Method::POST, item.post.as_mut()),
+        (Method::PUT, item.put.as_mut()),
+        (Method::PATCH, item.patch.as_mut()),
+        (Method::DELETE, item.delete.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(m, op)| op.map(|op| (m, op)))
+    .collect()
+}
+
+/// Adds the bearer requirement and the applicable standard error responses to every operation.
+fn finish(mut api: OpenApi) -> OpenApi {
+    let components = api.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "An access token from `POST /api/v1/auth/token`, sent as `Authorization: Bearer <token>`.",
+                ))
+                .build(),
+        ),
+    );
+    for (_, name, description) in ERRORS {
+        let response = ResponseBuilder::new()
+            .description(*description)
+            .content(
+                PROBLEM_JSON,
+                Content::new(Some(Ref::from_schema_name("Problem"))),
+            )
+            .build();
+        components
+            .responses
+            .insert(name.to_string(), RefOr::T(response));
+    }
+    for (path, item) in api.paths.paths.iter_mut() {
+        let public = PUBLIC.contains(&path.as_str());
+        let has_path_params = path.contains('{');
+        for (method, op) in operations(item) {
+            let has_body = op.request_body.is_some();
+            if !public {
+                op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+            }
+            for (status, name, _) in ERRORS {
+                let applies = match *status {
+                    "401" | "403" => !public,
+                    "404" => has_path_params,
+                    "409" => has_body || method == Method::DELETE,
+                    "413" | "415" | "422" => {
+                        has_body || (*status == "422" && method == Method::GET)
+                    }
+                    "400" | "500" | "503" => path != "/healthz",
+                    _ => false,
+                };
+                if applies {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+                }
+            }
+        }
+    }
+    api
+}
+
+/// The complete OpenAPI document of the service.
+pub fn document() -> OpenApi {
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::api::configure)
+        .split_for_parts();
+    finish(api)
+}
+
+/// The document as committed in `openapi/openapi.json`.
+pub fn document_json() -> String {
+    let mut json = document().to_pretty_json().unwrap_or_default();
+    json.push('\n');
+    json
+}
+
+/// For each documented path, its methods: lets the router tell 405 (known path, other method)
+/// from 404.
+#[derive(Debug, Default)]
+pub struct MethodTable {
+    routes: Vec<(actix_router::ResourceDef, Vec<Method>)>,
+}
+
+impl MethodTable {
+    pub fn from_document(api: &OpenApi) -> Self {
+        let mut api = api.clone();
+        let routes = api
+            .paths
+            .paths
+            .iter_mut()
+            .map(|(path, item)| {
+                let methods = operations(item).into_iter().map(|(m, _)| m).collect();
+                (actix_router::ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        MethodTable { routes }
+    }
+
+    /// The methods `path` answers to, if it is a known path.
+    pub fn allowed(&self, path: &str) -> Option<&[Method]> {
+        self.routes
+            .iter()
+            .find(|(def, _)| def.is_match(path))
+            .map(|(_, methods)| methods.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_protected_operation_requires_bearer_and_documents_errors() {
+        let mut api = document();
+        for (path, item) in api.paths.paths.iter_mut() {
+            for (method, op) in operations(item) {
+                let responses = &op.responses.responses;
+                if path != "/healthz" {
+                    assert!(responses.contains_key("500"), "{method} {path}");
+                }
+                if !PUBLIC.contains(&path.as_str()) {
+                    assert!(op.security.is_some(), "{method} {path}");
+                    assert!(responses.contains_key("401"), "{method} {path}");
+                }
+                assert!(
+                    op.description.is_some() || op.summary.is_some(),
+                    "{method} {path} is undocumented"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn method_table_knows_paths() {
+        let table = MethodTable::from_document(&document());
+        assert_eq!(
+            table
+                .allowed("/api/v1/plans/7")
+                .map(|m| m.contains(&Method::PATCH)),
+            Some(true)
+        );
+        assert!(table.allowed("/api/v1/nothing").is_none());
+    }
+}

@@ -1,0 +1,193 @@
+//! Builds the application from settings: pool, migrations, keys, routes, middleware.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use anyhow::Context;
+use rand::RngCore;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+use crate::api::extract;
+use crate::auth::throttle::LoginThrottle;
+use crate::auth::token::TokenKeys;
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::error::ApiError;
+use crate::openapi::{self, MethodTable};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+    pub throttle: LoginThrottle,
+    pub settings: Settings,
+    pub methods: MethodTable,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates, creates the bootstrap admin if asked, and binds `settings.bind`.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = connect_and_migrate(&settings)?;
+        bootstrap_admin(&pool, &settings)?;
+        Self::build_with_pool(settings, pool)
+    }
+
+    /// Serves with an existing pool, touching no database at start.
+    pub fn build_with_pool(settings: Settings, pool: Pool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("binding {}", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, settings, pool)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT; in-flight requests finish within the shutdown timeout.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the pool and applies pending migrations.
+pub fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Pool> {
+    let pool = db::build_pool(
+        &settings.database_url,
+        settings.db_pool_size,
+        settings.db_checkout_timeout,
+    )?;
+    let mut conn = pool
+        .get()
+        .context("connecting to the database (DATABASE_URL)")?;
+    let applied = db::run_migrations(&mut conn)?;
+    tracing::info!(
+        applied,
+        backend = settings.database_url.backend_name(),
+        "database migrated"
+    );
+    Ok(pool)
+}
+
+fn bootstrap_admin(pool: &Pool, settings: &Settings) -> anyhow::Result<()> {
+    let Some(password) = &settings.bootstrap_admin_password else {
+        return Ok(());
+    };
+    let mut conn = pool.get()?;
+    if db::users::count(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))? > 0 {
+        return Ok(());
+    }
+    if let Some(weakness) = crate::auth::password::weakness(password, "admin") {
+        anyhow::bail!("BOOTSTRAP_ADMIN_PASSWORD {weakness}");
+    }
+    let new = db::users::NewUser {
+        username: "admin".into(),
+        password_hash: crate::auth::password::hash(password)?,
+        full_name: "Quản trị hệ thống".into(),
+        unit_code: None,
+        roles: vec![crate::domain::role::Role::Admin],
+    };
+    db::users::insert(&mut conn, &new).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!("created the bootstrap user admin");
+    Ok(())
+}
+
+fn signing_secret(settings: &Settings) -> Vec<u8> {
+    settings.jwt_secret.clone().unwrap_or_else(|| {
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random key; tokens stop working when the process \
+             restarts and are not shared between processes"
+        );
+        let mut key = vec![0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        key
+    })
+}
+
+/// Answers requests no route matched: 405 with `Allow` for a known path, else 404.
+async fn no_route(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Err(match state.methods.allowed(req.path()) {
+        Some(allowed) => ApiError::MethodNotAllowed {
+            method: req.method().clone(),
+            allowed: allowed.to_vec(),
+        },
+        None => ApiError::NotFound(format!("no resource at {}", req.path())),
+    })
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            "authorization",
+            "content-type",
+            "if-match",
+            "idempotency-key",
+            "x-request-id",
+        ])
+        .expose_headers(["location", "etag", "x-request-id", "retry-after"])
+        .max_age(3600);
+    origins
+        .iter()
+        .fold(cors, |cors, origin| cors.allowed_origin(origin))
+}
+
+fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<Server> {
+    let document = Arc::new(openapi::document());
+    let state = web::Data::new(AppState {
+        pool,
+        tokens: TokenKeys::new(
+            &signing_secret(&settings),
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+            settings.token_ttl.as_secs() as i64,
+        )?,
+        throttle: LoginThrottle::new(settings.login_max_failures, settings.login_lockout),
+        methods: MethodTable::from_document(&document),
+        settings: settings.clone(),
+    });
+    let max_body = settings.max_body_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .into_utoipa_app()
+            .configure(crate::api::configure)
+            .into_app()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::PathConfig::default().error_handler(extract::path_error))
+            .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .url("/api-docs/openapi.json", (*document).clone())
+                    .config(Config::default().validator_url("none")),
+            )
+            .default_service(web::to(no_route))
+            .wrap(Compress::default())
+            .wrap(cors(&state.settings.cors_origins))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Cache-Control", "no-store"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .wrap(from_fn(crate::telemetry::request_context))
+    })
+    .listen(listener)?
+    .shutdown_timeout(settings.shutdown_timeout.as_secs());
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    Ok(server.run())
+}

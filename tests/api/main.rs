@@ -1,0 +1,11 @@
+//! Black-box tests: each starts the real application on a fresh database and speaks HTTP.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod health;
+mod openapi;
+mod plans;
+mod units;
+mod users;
