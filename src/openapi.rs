@@ -23,6 +23,7 @@ use crate::error::PROBLEM_JSON;
         (name = "users", description = "User accounts (tài khoản), admin only. Every user but an admin belongs to one unit."),
         (name = "units", description = "Organisational units (đơn vị): the department's divisions (phòng) and the outside agencies plans name."),
         (name = "plans", description = "Plans (kế hoạch), e.g. 1148/KH-SKHĐT of the Đồng Tháp Department of Planning and Investment."),
+        (name = "indicators", description = "Indicators (chỉ tiêu) of a plan: baseline (thực hiện giai đoạn trước), target (mục tiêu), unit of measure (đơn vị tính), the unit that reports them (đơn vị theo dõi, báo cáo)."),
         (name = "operations", description = "Probes for orchestration and monitoring.")
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError))

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod indicators;
 pub mod pagination;
 pub mod plans;
 pub mod units;
@@ -32,6 +33,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(plans::create_plan)
                 .service(plans::get_plan)
                 .service(plans::update_plan)
-                .service(plans::delete_plan),
+                .service(plans::delete_plan)
+                .service(indicators::list_indicators)
+                .service(indicators::create_indicator)
+                .service(indicators::get_indicator)
+                .service(indicators::update_indicator)
+                .service(indicators::delete_indicator),
         );
 }

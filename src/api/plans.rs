@@ -437,25 +437,13 @@ pub async fn delete_plan(
     let id = id.into_inner();
     let actor = caller.actor();
     db::transaction(&state.pool, move |conn| {
-        let deleted = db::plans::delete(conn, id).map_err(|e| match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                _,
-            ) => ApiError::conflict(format!(
-                "plan {id} still has indicators, tasks or submissions; delete those first"
-            )),
-            other => other.into(),
-        })?;
-        if !deleted {
-            return Err(ApiError::not_found(format!("plan {id}")));
-        }
-        db::audit::record(
+        db::delete_audited(
             conn,
             &actor,
-            "delete",
             "plan",
-            &id.to_string(),
-            serde_json::json!({}),
+            id,
+            "still has indicators, tasks or submissions",
+            |conn| db::plans::delete(conn, id),
         )
     })
     .await?;

@@ -2,6 +2,7 @@
 //! one module of queries per resource.
 
 pub mod audit;
+pub mod indicators;
 pub mod plans;
 pub mod schema;
 pub mod units;
@@ -199,6 +200,50 @@ pub struct PageRequest {
     /// One of the list's sortable field names.
     pub sort: &'static str,
     pub descending: bool,
+}
+
+/// Deletes `entity` `id` with `delete` and records it in the audit trail: 404 when nothing was
+/// deleted, 409 with `still_referenced` when other rows still point at it.
+pub fn delete_audited(
+    conn: &mut DbConnection,
+    actor: &audit::Actor,
+    entity: &str,
+    id: i64,
+    still_referenced: &str,
+    delete: impl FnOnce(&mut DbConnection) -> Result<usize, diesel::result::Error>,
+) -> Result<(), ApiError> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match delete(conn) {
+        Ok(0) => Err(ApiError::not_found(format!("{entity} {id}"))),
+        Ok(_) => audit::record(
+            conn,
+            actor,
+            "delete",
+            entity,
+            &id.to_string(),
+            serde_json::json!({}),
+        ),
+        Err(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+            Err(ApiError::conflict(format!(
+                "{entity} {id} {still_referenced}; delete those first"
+            )))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// The text a unit-variant enum is stored as: its serde name (`rank_at_most`).
+pub fn enum_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Reads back a unit-variant enum stored by [`enum_text`].
+pub fn parse_enum<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored value {text:?}: {e}")))
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern and wraps it for a substring match.

@@ -161,8 +161,8 @@ pub fn update(conn: &mut DbConnection, id: i64, data: &PlanData) -> Result<PlanR
     find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("plan {id}")))
 }
 
-/// Deletes the plan; `false` if it did not exist. A plan that still has content fails with a
+/// Deletes the plan, returning how many rows went. A plan that still has content fails with a
 /// foreign-key violation, which the caller reports as 409.
-pub fn delete(conn: &mut DbConnection, id: i64) -> Result<bool, diesel::result::Error> {
-    Ok(diesel::delete(plans::table.find(id)).execute(conn)? > 0)
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<usize, diesel::result::Error> {
+    diesel::delete(plans::table.find(id)).execute(conn)
 }

@@ -284,7 +284,7 @@ impl fmt::Display for ImportError {
 impl std::error::Error for ImportError {}
 
 /// What a target asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// The result must reach the value ("ít nhất", and plain numbers of new things).
@@ -298,7 +298,7 @@ pub enum TargetKind {
 }
 
 /// Over what time a target is judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetScope {
     /// Once, on the aggregate of the whole plan period.
@@ -308,7 +308,7 @@ pub enum TargetScope {
 }
 
 /// How the values reported for an indicator's periods combine into one figure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// Sum of the periods' values (counts of new things).

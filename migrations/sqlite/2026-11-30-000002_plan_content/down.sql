@@ -1,0 +1,3 @@
+DROP TABLE task_extensions;
+DROP TABLE tasks;
+DROP TABLE indicators;
