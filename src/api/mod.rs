@@ -8,6 +8,7 @@ pub mod health;
 pub mod indicators;
 pub mod pagination;
 pub mod plans;
+pub mod tasks;
 pub mod units;
 pub mod users;
 
@@ -38,6 +39,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)
                 .service(indicators::update_indicator)
-                .service(indicators::delete_indicator),
+                .service(indicators::delete_indicator)
+                .service(tasks::list_tasks)
+                .service(tasks::create_task)
+                .service(tasks::get_task)
+                .service(tasks::update_task)
+                .service(tasks::delete_task)
+                .service(tasks::create_extension)
+                .service(tasks::list_extensions),
         );
 }

@@ -8,20 +8,24 @@ use super::Caller;
 
 /// What a caller wants to do, with the units of the resource it touches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<'a> {
     /// Read the shared directory: units and plans.
     ReadDirectory,
     /// Create, change or deactivate user accounts.
     ManageUsers,
     /// Create or change organisational units.
     ManageUnits,
-    /// Create, change or delete plans.
+    /// Create, change or delete plans and their indicators, tasks and deadlines.
     ManagePlans,
+    /// Report a task's progress (status, percent done, completion date); `lead_unit` is the
+    /// unit that leads the task (đơn vị chủ trì).
+    UpdateTaskProgress { lead_unit: Option<&'a str> },
 }
 
 /// `Ok` when `caller` may perform `action`, else 403 with the rule that refused it.
-pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
+pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
     let has = |role: Role| caller.roles.contains(&role);
+    let own_unit = |unit: Option<&str>| unit.is_some() && unit == caller.unit_code.as_deref();
     let (allowed, rule) = match action {
         Action::ReadDirectory => (
             !caller.roles.is_empty(),
@@ -32,6 +36,11 @@ pub fn authorize(caller: &Caller, action: Action) -> Result<(), ApiError> {
         Action::ManagePlans => (
             has(Role::Admin) || has(Role::Planner),
             "changing plans needs the planner or admin role",
+        ),
+        Action::UpdateTaskProgress { lead_unit } => (
+            has(Role::Admin) || has(Role::Planner) || (has(Role::Officer) && own_unit(lead_unit)),
+            "updating a task's progress needs the planner or admin role, or the officer role in \
+             the task's lead unit",
         ),
     };
     if allowed {
@@ -82,7 +91,23 @@ mod tests {
             (Officer, ManagePlans, false),
             (Viewer, ManagePlans, false),
         ];
-        for (role, action, allowed) in table {
+        let own = UpdateTaskProgress {
+            lead_unit: Some("SKHDT-THQH"),
+        };
+        let other = UpdateTaskProgress {
+            lead_unit: Some("SKHDT-DKKD"),
+        };
+        let unassigned = UpdateTaskProgress { lead_unit: None };
+        let unit_table = [
+            (Admin, other, true),
+            (Planner, other, true),
+            (Leader, own, false),
+            (Officer, own, true),
+            (Officer, other, false),
+            (Officer, unassigned, false),
+            (Viewer, own, false),
+        ];
+        for (role, action, allowed) in table.into_iter().chain(unit_table) {
             let decision = authorize(&caller(role, "SKHDT-THQH"), action);
             assert_eq!(decision.is_ok(), allowed, "{role} {action:?}");
             if let Err(ApiError::Forbidden(rule)) = decision {

@@ -18,7 +18,7 @@ pub const SUPPORTED_YEARS: RangeInclusive<i32> = 1900..=2200;
 
 /// How precisely a deadline was written: as a day, or as a month, quarter or year (then the
 /// deadline is the last day of that period).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DuePrecision {
     /// "31/12/2024" or "2024-12-31".

@@ -16,7 +16,7 @@ pub const HO_CHI_MINH: FixedOffset = match FixedOffset::east_opt(7 * 3600) {
 };
 
 /// Where a task stands, as the responsible unit reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskStatus {
     /// Work has not begun.
@@ -30,7 +30,7 @@ pub enum TaskStatus {
 }
 
 /// A task's standing against its deadline on a given day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Timeliness {
     /// Not started, and the deadline has not passed.

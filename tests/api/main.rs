@@ -8,5 +8,6 @@ mod health;
 mod indicators;
 mod openapi;
 mod plans;
+mod tasks;
 mod units;
 mod users;

@@ -1,0 +1,299 @@
+//! Queries on tasks (nhiệm vụ) and their deadline extensions (gia hạn).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::{task_extensions, tasks};
+use super::{Db, DbConnection, PageRequest};
+use crate::domain::text::search_key;
+use crate::domain::timeliness::Timeliness;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Queryable)]
+pub struct TaskRow {
+    pub id: i64,
+    pub plan_id: i64,
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub lead_unit_code: Option<String>,
+    /// JSON array of unit codes.
+    pub coordinating_unit_codes: String,
+    pub coordinating_note: Option<String>,
+    pub original_due_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub due_precision: Option<String>,
+    pub due_label: Option<String>,
+    pub output_form: Option<String>,
+    pub decision_authority: Option<String>,
+    /// JSON array of document references.
+    pub legal_basis: String,
+    pub status: String,
+    pub progress_percent: i32,
+    pub completed_on: Option<NaiveDate>,
+    pub search_key: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The stored columns a task's writer decides, shared by insert and update.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = tasks, treat_none_as_null = true)]
+pub struct TaskData {
+    pub plan_id: i64,
+    pub code: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub lead_unit_code: Option<String>,
+    pub coordinating_unit_codes: String,
+    pub coordinating_note: Option<String>,
+    pub original_due_date: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub due_precision: Option<String>,
+    pub due_label: Option<String>,
+    pub output_form: Option<String>,
+    pub decision_authority: Option<String>,
+    pub legal_basis: String,
+    pub status: String,
+    pub progress_percent: i32,
+    pub completed_on: Option<NaiveDate>,
+}
+
+impl TaskRow {
+    pub fn into_data(self) -> TaskData {
+        TaskData {
+            plan_id: self.plan_id,
+            code: self.code,
+            title: self.title,
+            description: self.description,
+            lead_unit_code: self.lead_unit_code,
+            coordinating_unit_codes: self.coordinating_unit_codes,
+            coordinating_note: self.coordinating_note,
+            original_due_date: self.original_due_date,
+            due_date: self.due_date,
+            due_precision: self.due_precision,
+            due_label: self.due_label,
+            output_form: self.output_form,
+            decision_authority: self.decision_authority,
+            legal_basis: self.legal_basis,
+            status: self.status,
+            progress_percent: self.progress_percent,
+            completed_on: self.completed_on,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ExtensionRow {
+    pub id: i64,
+    pub task_id: i64,
+    pub previous_due_date: Option<NaiveDate>,
+    pub new_due_date: NaiveDate,
+    pub reason: String,
+    pub approved_by: String,
+    pub created_by_user_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct TaskFilter {
+    pub plan_id: i64,
+    pub search_key: Option<String>,
+    pub lead_unit_code: Option<String>,
+    pub status: Option<String>,
+    /// With `as_of`: only tasks of this timeliness on that day.
+    pub timeliness: Option<Timeliness>,
+    pub as_of: NaiveDate,
+    pub due_before: Option<NaiveDate>,
+    pub due_after: Option<NaiveDate>,
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<TaskRow>, ApiError> {
+    Ok(tasks::table.find(id).first(conn).optional()?)
+}
+
+pub fn id_by_code(
+    conn: &mut DbConnection,
+    plan_id: i64,
+    code: &str,
+) -> Result<Option<i64>, ApiError> {
+    Ok(tasks::table
+        .filter(tasks::plan_id.eq(plan_id))
+        .filter(tasks::code.eq(code))
+        .select(tasks::id)
+        .first(conn)
+        .optional()?)
+}
+
+const OPEN: [&str; 2] = ["not_started", "in_progress"];
+
+fn filtered<'a>(filter: &'a TaskFilter) -> tasks::BoxedQuery<'a, Db> {
+    let mut query = tasks::table
+        .filter(tasks::plan_id.eq(filter.plan_id))
+        .into_boxed();
+    if let Some(key) = &filter.search_key {
+        query = query.filter(
+            tasks::search_key
+                .like(super::contains_pattern(key))
+                .escape('\\'),
+        );
+    }
+    if let Some(unit) = &filter.lead_unit_code {
+        query = query.filter(tasks::lead_unit_code.eq(unit));
+    }
+    if let Some(status) = &filter.status {
+        query = query.filter(tasks::status.eq(status));
+    }
+    if let Some(day) = filter.due_before {
+        query = query.filter(tasks::due_date.lt(day));
+    }
+    if let Some(day) = filter.due_after {
+        query = query.filter(tasks::due_date.gt(day));
+    }
+    let as_of = filter.as_of;
+    // The same classification as domain::timeliness::classify, as SQL conditions.
+    query = match filter.timeliness {
+        None => query,
+        Some(Timeliness::NotDue) => query
+            .filter(tasks::status.eq("not_started"))
+            .filter(tasks::due_date.ge(as_of)),
+        Some(Timeliness::OnTrack) => query.filter(tasks::status.eq_any(OPEN)).filter(
+            tasks::due_date.is_null().or(tasks::status
+                .eq("in_progress")
+                .and(tasks::due_date.ge(as_of))),
+        ),
+        Some(Timeliness::Overdue) => query
+            .filter(tasks::status.eq_any(OPEN))
+            .filter(tasks::due_date.lt(as_of)),
+        Some(Timeliness::CompletedOnTime) => query
+            .filter(tasks::status.eq("completed"))
+            .filter(tasks::completed_on.is_not_null())
+            .filter(
+                tasks::due_date
+                    .is_null()
+                    .or(tasks::completed_on.le(tasks::due_date)),
+            ),
+        Some(Timeliness::CompletedLate) => query
+            .filter(tasks::status.eq("completed"))
+            .filter(tasks::completed_on.gt(tasks::due_date)),
+    };
+    query
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &TaskFilter,
+    page: &PageRequest,
+) -> Result<(Vec<TaskRow>, i64), ApiError> {
+    let total: i64 = filtered(filter).count().get_result(conn)?;
+    let mut query = filtered(filter);
+    query = match (page.sort, page.descending) {
+        ("due_date", false) => query.order((tasks::due_date.asc(), tasks::id.asc())),
+        ("due_date", true) => query.order((tasks::due_date.desc(), tasks::id.desc())),
+        ("title", false) => query.order((tasks::search_key.asc(), tasks::id.asc())),
+        ("title", true) => query.order((tasks::search_key.desc(), tasks::id.desc())),
+        ("id", false) => query.order(tasks::id.asc()),
+        ("id", true) => query.order(tasks::id.desc()),
+        (_, false) => query.order((tasks::code.asc(), tasks::id.asc())),
+        (_, true) => query.order((tasks::code.desc(), tasks::id.desc())),
+    };
+    let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    Ok((rows, total))
+}
+
+fn task_search_key(data: &TaskData) -> String {
+    search_key(&format!("{} | {}", data.code, data.title))
+}
+
+pub fn insert(conn: &mut DbConnection, data: &TaskData) -> Result<TaskRow, ApiError> {
+    let now = super::now();
+    let id: i64 = diesel::insert_into(tasks::table)
+        .values((
+            data,
+            tasks::search_key.eq(task_search_key(data)),
+            tasks::created_at.eq(now),
+            tasks::updated_at.eq(now),
+        ))
+        .returning(tasks::id)
+        .get_result(conn)?;
+    find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id}")))
+}
+
+pub fn update(conn: &mut DbConnection, id: i64, data: &TaskData) -> Result<TaskRow, ApiError> {
+    diesel::update(tasks::table.find(id))
+        .set((
+            data,
+            tasks::search_key.eq(task_search_key(data)),
+            tasks::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id}")))
+}
+
+pub fn delete(conn: &mut DbConnection, id: i64) -> Result<usize, diesel::result::Error> {
+    diesel::delete(tasks::table.find(id)).execute(conn)
+}
+
+/// One page of the task's extensions, oldest first (or newest with a descending sort), and
+/// how many there are.
+pub fn extensions(
+    conn: &mut DbConnection,
+    task_id: i64,
+    page: &PageRequest,
+) -> Result<(Vec<ExtensionRow>, i64), ApiError> {
+    let of_task = task_extensions::task_id.eq(task_id);
+    let total = task_extensions::table
+        .filter(of_task)
+        .count()
+        .get_result(conn)?;
+    let query = task_extensions::table.filter(of_task).into_boxed::<Db>();
+    let query = if page.descending {
+        query.order(task_extensions::id.desc())
+    } else {
+        query.order(task_extensions::id.asc())
+    };
+    let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    Ok((rows, total))
+}
+
+/// How many extensions each of `task_ids` has.
+pub fn extension_counts(
+    conn: &mut DbConnection,
+    task_ids: &[i64],
+) -> Result<Vec<(i64, i64)>, ApiError> {
+    Ok(task_extensions::table
+        .filter(task_extensions::task_id.eq_any(task_ids))
+        .group_by(task_extensions::task_id)
+        .select((task_extensions::task_id, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// Records an extension and moves the task's deadline in force to `new_due_date`.
+pub fn extend(
+    conn: &mut DbConnection,
+    task: &TaskRow,
+    new_due_date: NaiveDate,
+    reason: &str,
+    approved_by: &str,
+    user_id: Option<i64>,
+) -> Result<ExtensionRow, ApiError> {
+    let id: i64 = diesel::insert_into(task_extensions::table)
+        .values((
+            task_extensions::task_id.eq(task.id),
+            task_extensions::previous_due_date.eq(task.due_date),
+            task_extensions::new_due_date.eq(new_due_date),
+            task_extensions::reason.eq(reason),
+            task_extensions::approved_by.eq(approved_by),
+            task_extensions::created_by_user_id.eq(user_id),
+            task_extensions::created_at.eq(super::now()),
+        ))
+        .returning(task_extensions::id)
+        .get_result(conn)?;
+    diesel::update(tasks::table.find(task.id))
+        .set((
+            tasks::due_date.eq(new_due_date),
+            tasks::updated_at.eq(super::now()),
+        ))
+        .execute(conn)?;
+    Ok(task_extensions::table.find(id).first(conn)?)
+}
