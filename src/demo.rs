@@ -1,4 +1,5 @@
-//! The demonstration data set: plan 1148/KH-SKHĐT with its units and one user per role.
+//! The demonstration data set: plan 1148/KH-SKHĐT with its units, indicators, tasks and one
+//! user per role.
 //! Loaded by `serve --demo` into an empty database only.
 
 use chrono::NaiveDate;
@@ -154,6 +155,54 @@ const USERS: &[(&str, &str, Option<&str>, Role)] = &[
     ),
 ];
 
+/// Plan 1148's appendix tables, read by the importer as any user's file would be, plus what
+/// the plan's text says and its appendix omits.
+fn load_plan_content(conn: &mut DbConnection, plan_id: i64) -> Result<(), ApiError> {
+    db::import::import(
+        conn,
+        plan_id,
+        Some(include_str!("../seed/plan-1148/appendix-1-indicators.tsv")),
+        Some(include_str!("../seed/plan-1148/appendix-2-tasks.tsv")),
+    )?;
+    // "Có thêm 640 doanh nghiệp thành lập mới, trong đó có ít nhất 06 doanh nghiệp khởi
+    // nghiệp đổi mới sáng tạo": a part of indicator 3, not a partition of it.
+    let parent_id = db::indicators::id_by_code(conn, plan_id, "3")?;
+    db::indicators::insert(
+        conn,
+        &db::indicators::IndicatorData {
+            plan_id,
+            code: "3.1".into(),
+            name: "Số doanh nghiệp khởi nghiệp đổi mới sáng tạo".into(),
+            measure_unit: "Doanh nghiệp".into(),
+            parent_id,
+            baseline_value: None,
+            baseline_label: None,
+            target_kind: "at_least".into(),
+            target_value: 6.0,
+            target_scope: "plan_period".into(),
+            target_text: Some(
+                "trong đó có ít nhất 06 doanh nghiệp khởi nghiệp đổi mới sáng tạo".into(),
+            ),
+            aggregation: "sum".into(),
+            responsible_unit_code: Some("SKHDT-DKKD".into()),
+            coordinating_unit_codes: r#"["SKHDT-TTHTDN"]"#.into(),
+        },
+    )?;
+    // The footnotes of the plan's text ground task 2.
+    if let Some(id) = db::tasks::id_by_code(conn, plan_id, "2")? {
+        if let Some(task) = db::tasks::find(conn, id)? {
+            let mut data = task.into_data();
+            data.legal_basis = serde_json::json!([
+                "Quyết định số 947/QĐ-UBND.HC ngày 14/7/2021 của UBND Tỉnh",
+                "Kế hoạch số 31/KH-UBND ngày 27/01/2022 của UBND Tỉnh"
+            ])
+            .to_string();
+            db::tasks::update(conn, id, &data)?;
+        }
+    }
+    Ok(())
+}
+
 /// A demonstration login, printed once at start.
 #[derive(Debug, Clone)]
 pub struct DemoCredential {
@@ -199,7 +248,7 @@ pub fn load(conn: &mut DbConnection) -> Result<Vec<DemoCredential>, ApiError> {
             {"number": "01-NQ/TU", "date": null,
              "title": "Nghị quyết của BCH Đảng bộ Tỉnh khoá X về phát triển kinh tế - xã hội thành phố Cao Lãnh"}
         ]);
-        db::plans::insert(
+        let plan = db::plans::insert(
             conn,
             &db::plans::PlanData {
                 number: "1148/KH-SKHĐT".into(),
@@ -214,6 +263,7 @@ pub fn load(conn: &mut DbConnection) -> Result<Vec<DemoCredential>, ApiError> {
                 basis: basis.to_string(),
             },
         )?;
+        load_plan_content(conn, plan.id)?;
         let mut credentials = Vec::new();
         for (username, full_name, unit, role) in USERS {
             // Random passwords: a demo started on a reachable machine must not share one.

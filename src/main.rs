@@ -30,6 +30,20 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Import a plan's appendix tables (Phụ lục I indicators, Phụ lục II tasks), TSV or CSV.
+    Import {
+        #[arg(long)]
+        plan_id: i64,
+        /// Phụ lục I file.
+        #[arg(long)]
+        indicators: Option<std::path::PathBuf>,
+        /// Phụ lục II file.
+        #[arg(long)]
+        tasks: Option<std::path::PathBuf>,
+        /// Report what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -74,6 +88,15 @@ fn main() -> anyhow::Result<()> {
             telemetry::init(settings.log_format);
             serve(settings, demo)
         }
+        Command::Import {
+            plan_id,
+            indicators,
+            tasks,
+            dry_run,
+        } => {
+            telemetry::init(settings.log_format);
+            import(&settings, plan_id, indicators, tasks, dry_run)
+        }
         Command::User {
             command:
                 UserCommand::Create {
@@ -110,6 +133,45 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     tracing::info!(port = app.port(), "listening");
     app.run_until_stopped().await?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn import(
+    settings: &Settings,
+    plan_id: i64,
+    indicators: Option<std::path::PathBuf>,
+    tasks: Option<std::path::PathBuf>,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    let read = |path: Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+        path.map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("reading {} (it must be UTF-8)", p.display()))?;
+            Ok(text.trim_start_matches('\u{feff}').to_owned())
+        })
+        .transpose()
+    };
+    let (indicators, tasks) = (read(indicators)?, read(tasks)?);
+    if indicators.is_none() && tasks.is_none() {
+        bail!("give --indicators FILE, --tasks FILE, or both");
+    }
+    let pool = connect_and_migrate(settings)?;
+    let mut conn = pool.get()?;
+    let report = db::import::import_in_transaction(
+        &mut conn,
+        plan_id,
+        indicators.as_deref(),
+        tasks.as_deref(),
+        dry_run,
+        &db::audit::Actor::default(),
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{}",
+            serde_json::to_string(&e.problem()).unwrap_or_default()
+        )
+    })?;
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

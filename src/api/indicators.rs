@@ -340,12 +340,6 @@ fn validate(
     checks.finish()
 }
 
-fn plan_must_exist(conn: &mut DbConnection, plan_id: i64) -> Result<(), ApiError> {
-    db::plans::find(conn, plan_id)?
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found(format!("plan {plan_id}")))
-}
-
 /// Lists a plan's indicators. Sortable by `code` (default), `name`, `id`.
 #[utoipa::path(
     tag = "indicators",
@@ -371,7 +365,7 @@ pub async fn list_indicators(
     };
     let page = listing.page.clone();
     let (items, total) = db::run(&state.pool, move |conn| {
-        plan_must_exist(conn, filter.plan_id)?;
+        db::plans::require(conn, filter.plan_id)?;
         let (rows, total) = db::indicators::list(conn, &filter, &page)?;
         Ok((respond(rows, conn)?, total))
     })
@@ -420,7 +414,7 @@ pub async fn create_indicator(
     };
     let actor = caller.actor();
     let response = db::transaction(&state.pool, move |conn| {
-        plan_must_exist(conn, plan_id)?;
+        db::plans::require(conn, plan_id)?;
         validate(conn, None, &mut data, &coordinating)?;
         let row = db::indicators::insert(conn, &data)?;
         db::audit::record(

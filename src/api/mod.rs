@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod imports;
 pub mod indicators;
 pub mod pagination;
 pub mod plans;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(plans::get_plan)
                 .service(plans::update_plan)
                 .service(plans::delete_plan)
+                .service(imports::import_plan_tables)
                 .service(indicators::list_indicators)
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)

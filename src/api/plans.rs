@@ -355,9 +355,7 @@ pub async fn get_plan(
 ) -> Result<web::Json<PlanResponse>, ApiError> {
     authorize(&caller, Action::ReadDirectory)?;
     let id = id.into_inner();
-    let row = db::run(&state.pool, move |conn| db::plans::find(conn, id))
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("plan {id}")))?;
+    let row = db::run(&state.pool, move |conn| db::plans::require(conn, id)).await?;
     Ok(web::Json(row.into()))
 }
 
@@ -383,8 +381,7 @@ pub async fn update_plan(
     let r = body.0;
     let actor = caller.actor();
     let row = db::transaction(&state.pool, move |conn| {
-        let current =
-            db::plans::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("plan {id}")))?;
+        let current = db::plans::require(conn, id)?;
         let basis = match r.basis {
             Some(basis) => basis,
             None => serde_json::from_str(&current.basis).unwrap_or_default(),

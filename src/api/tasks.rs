@@ -458,12 +458,6 @@ fn validate(
     }
 }
 
-fn plan_must_exist(conn: &mut DbConnection, plan_id: i64) -> Result<(), ApiError> {
-    db::plans::find(conn, plan_id)?
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found(format!("plan {plan_id}")))
-}
-
 fn find_task(conn: &mut DbConnection, id: i64) -> Result<TaskRow, ApiError> {
     db::tasks::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id}")))
 }
@@ -499,7 +493,7 @@ pub async fn list_tasks(
     };
     let page = listing.page.clone();
     let (items, total) = db::run(&state.pool, move |conn| {
-        plan_must_exist(conn, filter.plan_id)?;
+        db::plans::require(conn, filter.plan_id)?;
         let (rows, total) = db::tasks::list(conn, &filter, &page)?;
         Ok((respond(rows, filter.as_of, conn)?, total))
     })
@@ -561,7 +555,7 @@ pub async fn create_task(
     let (coordinating, legal_basis) = (r.coordinating_unit_codes, r.legal_basis);
     let actor = caller.actor();
     let response = db::transaction(&state.pool, move |conn| {
-        plan_must_exist(conn, plan_id)?;
+        db::plans::require(conn, plan_id)?;
         validate(conn, None, &mut data, &coordinating, &legal_basis)?;
         let row = db::tasks::insert(conn, &data)?;
         db::audit::record(

@@ -2,6 +2,7 @@
 //! one module of queries per resource.
 
 pub mod audit;
+pub mod import;
 pub mod indicators;
 pub mod plans;
 pub mod schema;

@@ -77,6 +77,11 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<PlanRow>, ApiErro
     Ok(plans::table.find(id).first(conn).optional()?)
 }
 
+/// The plan `id`, or 404: for routes nested under a plan.
+pub fn require(conn: &mut DbConnection, id: i64) -> Result<PlanRow, ApiError> {
+    find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("plan {id}")))
+}
+
 /// The id of the plan numbered `number`, if any.
 pub fn id_by_number(conn: &mut DbConnection, number: &str) -> Result<Option<i64>, ApiError> {
     Ok(plans::table

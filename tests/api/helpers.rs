@@ -263,6 +263,18 @@ impl TestApp {
             .n
     }
 
+    /// Creates an empty 2021–2025 plan numbered `number` and returns its id.
+    pub async fn create_plan(&self, token: &str, number: &str) -> i64 {
+        let body = serde_json::json!({
+            "number": number, "title": format!("Kế hoạch {number}"), "issuer_unit_code": "SKHDT",
+            "issued_on": "2022-05-06", "period_start_year": 2021, "period_end_year": 2025,
+            "consolidating_unit_code": "SKHDT-THQH"
+        });
+        let answer = self.post("/api/v1/plans", token, &body).await;
+        assert_eq!(answer.status, 201, "{}", answer.body);
+        answer.body["id"].as_i64().expect("plan id")
+    }
+
     /// Creates a unit as `token`'s caller and returns its code.
     pub async fn create_unit(&self, token: &str, code: &str, name: &str) -> String {
         let answer = self

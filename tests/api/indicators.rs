@@ -3,10 +3,9 @@ use serde_json::{json, Value};
 use crate::backend_tests;
 use crate::helpers::TestApp;
 
+/// A new, empty plan (the demo plan already holds plan 1148's content).
 async fn plan_id(app: &TestApp, token: &str) -> i64 {
-    app.get("/api/v1/plans?q=1148", token).await.body["items"][0]["id"]
-        .as_i64()
-        .unwrap()
+    app.create_plan(token, "20/KH-TEST").await
 }
 
 fn indicator(
@@ -54,7 +53,7 @@ backend_tests! { spawn_demo_app;
         assert_eq!(children.body["items"][0]["code"], "2.2");
         app.delete(&format!("/api/v1/indicators/{parent_id}"), &planner).await.problem(409);
         app.delete(&format!("/api/v1/plans/{plan}"), &planner).await.problem(409);
-        assert_eq!(app.count("indicators"), 3);
+        assert_eq!(app.count("indicators"), 7 + 3, "plan 1148's and the three created");
     }
 
     async fn indicator_rules_are_enforced(app) {
@@ -83,7 +82,7 @@ backend_tests! { spawn_demo_app;
         let officer = app.token("officer.htdt").await;
         app.post(&path, &officer, &indicator("6", None, None, 1.0, "sum")).await.problem(403);
         app.get("/api/v1/plans/999/indicators", &planner).await.problem(404);
-        assert_eq!(app.count("indicators"), 1);
+        assert_eq!(app.count("indicators"), 7 + 1);
         let viewer = app.token("viewer.portal").await;
         let list = app.get(&format!("{path}?responsible_unit=SKHDT-HTDT"), &viewer).await;
         assert_eq!(list.body["total"], 1);

@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod errors;
 mod health;
+mod imports;
 mod indicators;
 mod openapi;
 mod plans;

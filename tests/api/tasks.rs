@@ -3,10 +3,9 @@ use serde_json::{json, Value};
 use crate::backend_tests;
 use crate::helpers::TestApp;
 
+/// A new, empty plan (the demo plan already holds plan 1148's content).
 async fn plan_id(app: &TestApp, token: &str) -> i64 {
-    app.get("/api/v1/plans?q=1148", token).await.body["items"][0]["id"]
-        .as_i64()
-        .unwrap()
+    app.create_plan(token, "20/KH-TEST").await
 }
 
 fn task(code: &str, lead: &str, due_label: &str) -> Value {
@@ -87,7 +86,7 @@ backend_tests! { spawn_demo_app;
         app.patch(&path, &leader, &json!({"progress_percent": 90})).await.problem(403);
         let stored = app.get(&path, &planner).await;
         assert_eq!((stored.body["progress_percent"].as_i64(), stored.body["title"].as_str()), (Some(40), Some("Nhiệm vụ 1")));
-        assert_eq!(app.count("audit_log"), 2, "create and one progress update");
+        assert_eq!(app.count("audit_log"), 3, "plan, task, and one progress update");
     }
 
     async fn task_validation_stores_nothing(app) {
@@ -113,7 +112,7 @@ backend_tests! { spawn_demo_app;
         duplicate.problem(409);
         let officer = app.token("officer.dkkd").await;
         app.post(&path, &officer, &task("9", "SKHDT-DKKD", "Năm 2025")).await.problem(403);
-        assert_eq!(app.count("tasks"), 1);
+        assert_eq!(app.count("tasks"), 3, "plan 1148's two and the one created");
         assert_eq!(app.count("task_extensions"), 0);
     }
 }
