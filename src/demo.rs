@@ -188,6 +188,43 @@ fn load_plan_content(conn: &mut DbConnection, plan_id: i64) -> Result<(), ApiErr
             coordinating_unit_codes: r#"["SKHDT-TTHTDN"]"#.into(),
         },
     )?;
+    // "Định kỳ hằng năm, trước ngày 30 tháng 11": every unit's annual report; Phòng Đăng ký
+    // kinh doanh also sends new-enterprise figures (indicator 3) every quarter.
+    let indicator_3 = db::indicators::id_by_code(conn, plan_id, "3")?;
+    let schedule = |position,
+                    period_type: &str,
+                    deadline: &str,
+                    units: Option<&str>,
+                    indicators: Option<String>| {
+        db::schedules::NewSchedule {
+            plan_id,
+            position,
+            period_type: period_type.into(),
+            deadline: deadline.into(),
+            unit_codes: units.map(str::to_owned),
+            indicator_ids: indicators,
+        }
+    };
+    db::schedules::replace(
+        conn,
+        plan_id,
+        &[
+            schedule(
+                0,
+                "year",
+                r#"{"fixed":"11-30","exclusive":true}"#,
+                None,
+                None,
+            ),
+            schedule(
+                1,
+                "quarter",
+                r#"{"days_after_period_end":10}"#,
+                Some(r#"["SKHDT-DKKD"]"#),
+                indicator_3.map(|id| format!("[{id}]")),
+            ),
+        ],
+    )?;
     // The footnotes of the plan's text ground task 2.
     if let Some(id) = db::tasks::id_by_code(conn, plan_id, "2")? {
         if let Some(task) = db::tasks::find(conn, id)? {

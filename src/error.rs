@@ -95,6 +95,12 @@ pub enum ApiError {
         detail: String,
         existing: Option<String>,
     },
+    /// If-Match names a version that is no longer current.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// If-Match is required and missing.
+    #[error("{0}")]
+    PreconditionRequired(String),
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -133,6 +139,8 @@ impl ApiError {
             ApiError::NotFound(_) => "not-found",
             ApiError::MethodNotAllowed { .. } => "method-not-allowed",
             ApiError::Conflict { .. } => "conflict",
+            ApiError::PreconditionFailed(_) => "precondition-failed",
+            ApiError::PreconditionRequired(_) => "precondition-required",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests { .. } => "too-many-requests",
@@ -189,6 +197,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -25,6 +25,8 @@ use crate::error::PROBLEM_JSON;
         (name = "plans", description = "Plans (kế hoạch), e.g. 1148/KH-SKHĐT of the Đồng Tháp Department of Planning and Investment."),
         (name = "indicators", description = "Indicators (chỉ tiêu) of a plan: baseline (thực hiện giai đoạn trước), target (mục tiêu), unit of measure (đơn vị tính), the unit that reports them (đơn vị theo dõi, báo cáo)."),
         (name = "tasks", description = "Tasks (nhiệm vụ) of a plan: lead unit (chủ trì), coordinating units (phối hợp), deadline (thời gian hoàn thành), output document (hình thức văn bản), deciding authority (cấp quyết định), progress and timeliness, deadline extensions (gia hạn)."),
+        (name = "submissions", description = "Submissions (báo cáo): each unit's periodic report on a plan (indicator values, task progress, narrative), reviewed by the plan's consolidating unit (đơn vị tổng hợp); reporting schedules and deadlines."),
+        (name = "audit", description = "The append-only audit trail (nhật ký thay đổi)."),
         (name = "operations", description = "Probes for orchestration and monitoring.")
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError))

@@ -2,6 +2,7 @@
 //! documentation. `configure` registers every route together with its documentation, so an
 //! undocumented route cannot exist.
 
+pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod health;
@@ -9,6 +10,8 @@ pub mod imports;
 pub mod indicators;
 pub mod pagination;
 pub mod plans;
+pub mod schedules;
+pub mod submissions;
 pub mod tasks;
 pub mod units;
 pub mod users;
@@ -37,6 +40,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(plans::update_plan)
                 .service(plans::delete_plan)
                 .service(imports::import_plan_tables)
+                .service(schedules::get_schedules)
+                .service(schedules::put_schedules)
+                .service(submissions::list_submissions)
+                .service(submissions::create_submission)
+                .service(submissions::get_submission)
+                .service(submissions::update_submission)
+                .service(submissions::submit_submission)
+                .service(submissions::accept_submission)
+                .service(submissions::return_submission)
+                .service(submissions::reopen_submission)
+                .service(submissions::list_submission_versions)
+                .service(audit::submission_history)
+                .service(audit::list_audit)
                 .service(indicators::list_indicators)
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)

@@ -8,4 +8,4 @@ pub mod throttle;
 pub mod token;
 
 pub use caller::Caller;
-pub use permissions::{authorize, Action};
+pub use permissions::{authorize, submission_visibility, Action};

@@ -1,7 +1,9 @@
 //! Every authorization decision of the service, in one function over the caller's roles and
 //! unit and the units of the resource.
 
+use crate::db::submissions::Visibility;
 use crate::domain::role::Role;
+use crate::domain::submission::SubmissionStatus;
 use crate::error::ApiError;
 
 use super::Caller;
@@ -20,6 +22,33 @@ pub enum Action<'a> {
     /// Report a task's progress (status, percent done, completion date); `lead_unit` is the
     /// unit that leads the task (đơn vị chủ trì).
     UpdateTaskProgress { lead_unit: Option<&'a str> },
+    /// See a unit's submission in a given status.
+    ReadSubmission {
+        unit: &'a str,
+        status: SubmissionStatus,
+    },
+    /// Create, edit or submit a unit's submission.
+    EditSubmission { unit: &'a str },
+    /// Report a value for an indicator that `responsible_unit` reports.
+    ReportIndicator { responsible_unit: Option<&'a str> },
+    /// Accept or return a submission to a plan consolidated by `consolidating_unit`.
+    ReviewSubmission { consolidating_unit: &'a str },
+    /// Turn an accepted submission back to returned.
+    ReopenSubmission,
+    /// Read the audit trail.
+    ReadAudit,
+}
+
+/// The submissions `caller` may see, in the form a list query filters on; it grants exactly
+/// what [`Action::ReadSubmission`] grants (a test holds the two together).
+pub fn submission_visibility(caller: &Caller) -> Visibility {
+    Visibility {
+        own_unit: caller.unit_code.clone(),
+        everything: caller.roles.contains(&Role::Admin),
+        others_beyond_accepted: [Role::Planner, Role::Leader]
+            .iter()
+            .any(|r| caller.roles.contains(r)),
+    }
 }
 
 /// `Ok` when `caller` may perform `action`, else 403 with the rule that refused it.
@@ -41,6 +70,36 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
             has(Role::Admin) || has(Role::Planner) || (has(Role::Officer) && own_unit(lead_unit)),
             "updating a task's progress needs the planner or admin role, or the officer role in \
              the task's lead unit",
+        ),
+        Action::ReadSubmission { unit, status } => (
+            has(Role::Admin)
+                || own_unit(Some(unit))
+                || status == SubmissionStatus::Accepted
+                || ((has(Role::Planner) || has(Role::Leader)) && status != SubmissionStatus::Draft),
+            "a unit's submissions are visible to the unit and admins; others see submitted ones \
+             with the planner or leader role, and accepted ones with any role",
+        ),
+        Action::EditSubmission { unit } => (
+            has(Role::Admin) || (has(Role::Officer) && own_unit(Some(unit))),
+            "a unit's submission is written and submitted by the officers of that unit (or an \
+             admin)",
+        ),
+        Action::ReportIndicator { responsible_unit } => (
+            has(Role::Admin) || (has(Role::Officer) && own_unit(responsible_unit)),
+            "an officer reports only the indicators its own unit is responsible for",
+        ),
+        Action::ReviewSubmission { consolidating_unit } => (
+            has(Role::Admin) || (has(Role::Planner) && own_unit(Some(consolidating_unit))),
+            "accepting or returning a submission needs the planner role in the plan's \
+             consolidating unit (or admin)",
+        ),
+        Action::ReopenSubmission => (
+            has(Role::Admin) || has(Role::Planner),
+            "reopening an accepted submission needs the planner or admin role",
+        ),
+        Action::ReadAudit => (
+            has(Role::Admin) || has(Role::Planner) || has(Role::Leader),
+            "reading the audit trail needs the planner, leader or admin role",
         ),
     };
     if allowed {
@@ -98,6 +157,67 @@ mod tests {
             lead_unit: Some("SKHDT-DKKD"),
         };
         let unassigned = UpdateTaskProgress { lead_unit: None };
+        use SubmissionStatus::*;
+        let own_draft = ReadSubmission {
+            unit: "SKHDT-THQH",
+            status: Draft,
+        };
+        let other_draft = ReadSubmission {
+            unit: "SKHDT-DKKD",
+            status: Draft,
+        };
+        let other_submitted = ReadSubmission {
+            unit: "SKHDT-DKKD",
+            status: Submitted,
+        };
+        let other_accepted = ReadSubmission {
+            unit: "SKHDT-DKKD",
+            status: Accepted,
+        };
+        let edit_own = EditSubmission { unit: "SKHDT-THQH" };
+        let edit_other = EditSubmission { unit: "SKHDT-DKKD" };
+        let report_own = ReportIndicator {
+            responsible_unit: Some("SKHDT-THQH"),
+        };
+        let report_other = ReportIndicator {
+            responsible_unit: Some("SKHDT-DKKD"),
+        };
+        let review_own = ReviewSubmission {
+            consolidating_unit: "SKHDT-THQH",
+        };
+        let review_other = ReviewSubmission {
+            consolidating_unit: "SKHDT-DKKD",
+        };
+        let submission_table = [
+            (Officer, own_draft, true),
+            (Officer, other_draft, false),
+            (Officer, other_submitted, false),
+            (Officer, other_accepted, true),
+            (Viewer, other_submitted, false),
+            (Viewer, other_accepted, true),
+            (Planner, other_submitted, true),
+            (Planner, other_draft, false),
+            (Leader, other_submitted, true),
+            (Admin, other_draft, true),
+            (Officer, edit_own, true),
+            (Officer, edit_other, false),
+            (Planner, edit_own, false),
+            (Admin, edit_other, true),
+            (Officer, report_own, true),
+            (Officer, report_other, false),
+            (Planner, report_own, false),
+            (Admin, report_other, true),
+            (Planner, review_own, true),
+            (Planner, review_other, false),
+            (Officer, review_own, false),
+            (Admin, review_other, true),
+            (Planner, ReopenSubmission, true),
+            (Leader, ReopenSubmission, false),
+            (Officer, ReopenSubmission, false),
+            (Leader, ReadAudit, true),
+            (Officer, ReadAudit, false),
+            (Viewer, ReadAudit, false),
+        ];
         let unit_table = [
             (Admin, other, true),
             (Planner, other, true),
@@ -107,11 +227,38 @@ mod tests {
             (Officer, unassigned, false),
             (Viewer, own, false),
         ];
-        for (role, action, allowed) in table.into_iter().chain(unit_table) {
+        for (role, action, allowed) in table.into_iter().chain(unit_table).chain(submission_table) {
             let decision = authorize(&caller(role, "SKHDT-THQH"), action);
             assert_eq!(decision.is_ok(), allowed, "{role} {action:?}");
             if let Err(ApiError::Forbidden(rule)) = decision {
-                assert!(rule.contains("needs"), "the refusal names its rule: {rule}");
+                assert!(
+                    rule.contains("role") || rule.contains("unit"),
+                    "the refusal names its rule in terms of roles and units: {rule}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn list_visibility_grants_what_read_submission_grants() {
+        use SubmissionStatus::*;
+        for role in Role::ALL {
+            let caller = caller(role, "SKHDT-DKKD");
+            let visibility = submission_visibility(&caller);
+            for unit in ["SKHDT-DKKD", "SKHDT-HTDT"] {
+                for status in [Draft, Submitted, Returned, Accepted] {
+                    // What the list query's SQL condition admits.
+                    let listed = visibility.everything
+                        || visibility.own_unit.as_deref() == Some(unit)
+                        || if visibility.others_beyond_accepted {
+                            status != Draft
+                        } else {
+                            status == Accepted
+                        };
+                    let readable =
+                        authorize(&caller, Action::ReadSubmission { unit, status }).is_ok();
+                    assert_eq!(listed, readable, "{role} {unit} {status:?}");
+                }
             }
         }
     }

@@ -2,10 +2,13 @@
 //! one module of queries per resource.
 
 pub mod audit;
+pub mod idempotency;
 pub mod import;
 pub mod indicators;
 pub mod plans;
+pub mod schedules;
 pub mod schema;
+pub mod submissions;
 pub mod tasks;
 pub mod units;
 pub mod users;

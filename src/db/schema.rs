@@ -69,6 +69,93 @@ diesel::table! {
         entity_id -> Text,
         detail -> Text,
         request_id -> Nullable<Text>,
+        before_state -> Nullable<Text>,
+        after_state -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    schedules (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        position -> Integer,
+        period_type -> Text,
+        deadline -> Text,
+        unit_codes -> Nullable<Text>,
+        indicator_ids -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    submissions (id) {
+        id -> BigInt,
+        plan_id -> BigInt,
+        unit_code -> Text,
+        period -> Text,
+        period_type -> Text,
+        status -> Text,
+        results -> Nullable<Text>,
+        difficulties -> Nullable<Text>,
+        proposals -> Nullable<Text>,
+        return_reason -> Nullable<Text>,
+        review_comments -> Text,
+        version -> Integer,
+        deadline_at -> Nullable<Timestamp>,
+        first_submitted_at -> Nullable<Timestamp>,
+        last_submitted_at -> Nullable<Timestamp>,
+        accepted_at -> Nullable<Timestamp>,
+        created_by_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    submission_values (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        indicator_id -> BigInt,
+        value -> Double,
+        kind -> Text,
+        note -> Nullable<Text>,
+        out_of -> Nullable<Integer>,
+        published_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    submission_task_updates (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        task_id -> BigInt,
+        status -> Text,
+        progress_percent -> Integer,
+        completed_on -> Nullable<Date>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    submission_versions (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        number -> Integer,
+        snapshot -> Text,
+        accepted_by_user_id -> Nullable<BigInt>,
+        accepted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        state -> Text,
+        status_code -> Nullable<Integer>,
+        location -> Nullable<Text>,
+        body -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -138,6 +225,13 @@ diesel::joinable!(users -> units (unit_code));
 diesel::joinable!(indicators -> plans (plan_id));
 diesel::joinable!(tasks -> plans (plan_id));
 diesel::joinable!(task_extensions -> tasks (task_id));
+diesel::joinable!(schedules -> plans (plan_id));
+diesel::joinable!(submissions -> plans (plan_id));
+diesel::joinable!(submission_values -> submissions (submission_id));
+diesel::joinable!(submission_values -> indicators (indicator_id));
+diesel::joinable!(submission_task_updates -> submissions (submission_id));
+diesel::joinable!(submission_task_updates -> tasks (task_id));
+diesel::joinable!(submission_versions -> submissions (submission_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
 
@@ -149,5 +243,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     indicators,
     tasks,
-    task_extensions
+    task_extensions,
+    schedules,
+    submissions,
+    submission_values,
+    submission_task_updates,
+    submission_versions,
+    idempotency_keys
 );

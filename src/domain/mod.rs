@@ -4,6 +4,7 @@ pub mod appendix;
 pub mod deadline;
 pub mod period;
 pub mod role;
+pub mod submission;
 pub mod text;
 pub mod timeliness;
 pub mod unit;

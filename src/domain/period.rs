@@ -15,7 +15,19 @@ use super::deadline::SUPPORTED_YEARS;
 use super::timeliness::HO_CHI_MINH;
 
 /// The length of a reporting period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodType {
     /// A calendar year: "2023".
@@ -300,14 +312,24 @@ pub enum DeadlineRule {
 }
 
 /// The JSON shape of a [`DeadlineRule`]: exactly one of `fixed` or `days_after_period_end`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A reporting deadline as JSON: either `{"fixed": "MM-DD", "exclusive": true}` (a day in the
+/// period's own year; `exclusive` means the report must arrive *before* that day begins, as in
+/// "trước ngày 30 tháng 11") or `{"days_after_period_end": N}` (through the Nth day after the
+/// period ends). Days are in Asia/Ho_Chi_Minh.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DeadlineRuleJson {
+#[schema(example = json!({"fixed": "11-30", "exclusive": true}))]
+pub struct DeadlineRuleJson {
+    /// A day of the year, `MM-DD`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = "^[0-9]{2}-[0-9]{2}$", example = "11-30")]
     fixed: Option<String>,
+    /// With `fixed`: the day itself is already late. Default `false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     exclusive: Option<bool>,
+    /// Days after the period's last day; that whole day still counts as on time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 366)]
     days_after_period_end: Option<u32>,
 }
 

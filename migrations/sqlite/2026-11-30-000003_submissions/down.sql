@@ -1,0 +1,11 @@
+DROP TRIGGER audit_log_no_update;
+DROP TRIGGER audit_log_no_delete;
+DROP INDEX audit_log_action_idx;
+ALTER TABLE audit_log DROP COLUMN after_state;
+ALTER TABLE audit_log DROP COLUMN before_state;
+DROP TABLE idempotency_keys;
+DROP TABLE submission_versions;
+DROP TABLE submission_task_updates;
+DROP TABLE submission_values;
+DROP TABLE submissions;
+DROP TABLE schedules;

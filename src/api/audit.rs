@@ -1,0 +1,133 @@
+//! The audit trail (nhật ký): who changed what, when, and the state before and after.
+//! Append-only: the API offers no way to change or delete it.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::pagination::{ListParams, Page};
+use crate::auth::{authorize, Action, Caller};
+use crate::db::{self, audit::AuditRow};
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// One audited change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    /// The user who made it; `null` for the command line and start-up tasks.
+    pub actor_user_id: Option<i64>,
+    /// `create`, `update`, `delete`, `import`, `extend`, `submit`, `accept`, `return`, `reopen`.
+    #[schema(example = "accept")]
+    pub action: String,
+    /// `user`, `unit`, `plan`, `indicator`, `task`, `schedules`, `submission`.
+    #[schema(example = "submission")]
+    pub entity_type: String,
+    #[schema(example = "12")]
+    pub entity_id: String,
+    /// The request that made the change (its `X-Request-Id`).
+    pub request_id: Option<String>,
+    /// A summary of the change.
+    pub detail: serde_json::Value,
+    /// The entity's state before the change, where kept.
+    pub before: Option<serde_json::Value>,
+    /// The entity's state after the change, where kept.
+    pub after: Option<serde_json::Value>,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(row: AuditRow) -> Self {
+        let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+        AuditEntry {
+            id: row.id,
+            occurred_at: row.occurred_at.and_utc(),
+            actor_user_id: row.actor_user_id,
+            action: row.action,
+            entity_type: row.entity,
+            entity_id: row.entity_id,
+            request_id: row.request_id,
+            detail: serde_json::from_str(&row.detail).unwrap_or_default(),
+            before: json(row.before_state),
+            after: json(row.after_state),
+        }
+    }
+}
+
+/// Filters of the audit trail.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    #[param(example = "submission")]
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    /// Only changes by this user id.
+    pub actor: Option<i64>,
+    /// Only changes at or after this instant (RFC 3339).
+    pub since: Option<DateTime<Utc>>,
+}
+
+fn page_of(
+    conn: &mut db::DbConnection,
+    filter: &db::audit::AuditFilter,
+    page: &db::PageRequest,
+) -> Result<(Vec<AuditRow>, i64), ApiError> {
+    db::audit::list(conn, filter, page)
+}
+
+/// The audit trail, oldest first (`sort=-id` for newest first). Planners, leaders and admins.
+#[utoipa::path(
+    tag = "audit",
+    params(ListParams, AuditQuery),
+    responses((status = 200, description = "One page of audit entries", body = Page<AuditEntry>))
+)]
+#[get("/audit")]
+pub async fn list_audit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    list: web::Query<ListParams>,
+    query: web::Query<AuditQuery>,
+) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
+    authorize(&caller, Action::ReadAudit)?;
+    let listing = list.resolve(&["id"])?;
+    let query = query.into_inner();
+    let filter = db::audit::AuditFilter {
+        entity: query.entity_type,
+        entity_id: query.entity_id,
+        actor_user_id: query.actor,
+        since: query.since.map(|s| s.naive_utc()),
+    };
+    let page = listing.page.clone();
+    let (rows, total) = db::run(&state.pool, move |conn| page_of(conn, &filter, &page)).await?;
+    Ok(web::Json(Page::of(rows, total, &listing.page)))
+}
+
+/// A submission's history: every audited step, oldest first, for whoever may see it.
+#[utoipa::path(
+    tag = "submissions",
+    params(("id" = i64, Path, description = "The submission id"), ListParams),
+    responses((status = 200, description = "One page of the submission's audit entries", body = Page<AuditEntry>))
+)]
+#[get("/submissions/{id}/history")]
+pub async fn submission_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    list: web::Query<ListParams>,
+) -> Result<web::Json<Page<AuditEntry>>, ApiError> {
+    let listing = list.resolve(&["id"])?;
+    let id = id.into_inner();
+    let filter = db::audit::AuditFilter {
+        entity: Some("submission".into()),
+        entity_id: Some(id.to_string()),
+        ..Default::default()
+    };
+    let page = listing.page.clone();
+    let (rows, total) = db::run(&state.pool, move |conn| {
+        super::submissions::require_visible(conn, &caller, id)?;
+        page_of(conn, &filter, &page)
+    })
+    .await?;
+    Ok(web::Json(Page::of(rows, total, &listing.page)))
+}
