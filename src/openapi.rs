@@ -26,6 +26,7 @@ use crate::error::PROBLEM_JSON;
         (name = "indicators", description = "Indicators (chỉ tiêu) of a plan: baseline (thực hiện giai đoạn trước), target (mục tiêu), unit of measure (đơn vị tính), the unit that reports them (đơn vị theo dõi, báo cáo)."),
         (name = "tasks", description = "Tasks (nhiệm vụ) of a plan: lead unit (chủ trì), coordinating units (phối hợp), deadline (thời gian hoàn thành), output document (hình thức văn bản), deciding authority (cấp quyết định), progress and timeliness, deadline extensions (gia hạn)."),
         (name = "submissions", description = "Submissions (báo cáo): each unit's periodic report on a plan (indicator values, task progress, narrative), reviewed by the plan's consolidating unit (đơn vị tổng hợp); reporting schedules and deadlines."),
+        (name = "progress", description = "Aggregates for leadership and the portal: progress against targets (tiến độ thực hiện chỉ tiêu), task timeliness, reporting compliance (tình hình báo cáo), dashboards, the consolidated report (báo cáo tổng hợp)."),
         (name = "audit", description = "The append-only audit trail (nhật ký thay đổi)."),
         (name = "operations", description = "Probes for orchestration and monitoring.")
     ),

@@ -10,6 +10,8 @@ pub mod imports;
 pub mod indicators;
 pub mod pagination;
 pub mod plans;
+pub mod progress;
+pub mod reports;
 pub mod schedules;
 pub mod submissions;
 pub mod tasks;
@@ -53,6 +55,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(submissions::list_submission_versions)
                 .service(audit::submission_history)
                 .service(audit::list_audit)
+                .service(progress::get_plan_progress)
+                .service(progress::get_indicator_series)
+                .service(progress::get_compliance)
+                .service(progress::get_unit_dashboard)
+                .service(progress::get_dashboard)
+                .service(reports::get_report)
                 .service(indicators::list_indicators)
                 .service(indicators::create_indicator)
                 .service(indicators::get_indicator)

@@ -37,6 +37,10 @@ pub enum Action<'a> {
     ReopenSubmission,
     /// Read the audit trail.
     ReadAudit,
+    /// See aggregates that count submitted but not yet accepted values (`basis=submitted`).
+    PreviewSubmitted,
+    /// See what `unit` owes: its indicators, tasks and reports.
+    ReadUnitDashboard { unit: &'a str },
 }
 
 /// The submissions `caller` may see, in the form a list query filters on; it grants exactly
@@ -100,6 +104,18 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
         Action::ReadAudit => (
             has(Role::Admin) || has(Role::Planner) || has(Role::Leader),
             "reading the audit trail needs the planner, leader or admin role",
+        ),
+        Action::PreviewSubmitted => (
+            has(Role::Admin) || has(Role::Planner) || has(Role::Leader),
+            "counting values not yet accepted (basis=submitted) needs the planner, leader or \
+             admin role",
+        ),
+        Action::ReadUnitDashboard { unit } => (
+            has(Role::Admin)
+                || has(Role::Planner)
+                || has(Role::Leader)
+                || (has(Role::Officer) && own_unit(Some(unit))),
+            "a unit's dashboard is for its own officers and for planners, leaders and admins",
         ),
     };
     if allowed {
@@ -217,6 +233,14 @@ mod tests {
             (Leader, ReadAudit, true),
             (Officer, ReadAudit, false),
             (Viewer, ReadAudit, false),
+            (Planner, PreviewSubmitted, true),
+            (Leader, PreviewSubmitted, true),
+            (Officer, PreviewSubmitted, false),
+            (Viewer, PreviewSubmitted, false),
+            (Officer, ReadUnitDashboard { unit: "SKHDT-THQH" }, true),
+            (Officer, ReadUnitDashboard { unit: "SKHDT-DKKD" }, false),
+            (Leader, ReadUnitDashboard { unit: "SKHDT-DKKD" }, true),
+            (Viewer, ReadUnitDashboard { unit: "SKHDT-THQH" }, false),
         ];
         let unit_table = [
             (Admin, other, true),

@@ -6,6 +6,7 @@ pub mod idempotency;
 pub mod import;
 pub mod indicators;
 pub mod plans;
+pub mod progress;
 pub mod schedules;
 pub mod schema;
 pub mod submissions;

@@ -251,3 +251,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_versions,
     idempotency_keys
 );
+
+// Columns grouped together by the progress and series aggregations.
+diesel::allow_columns_to_appear_in_same_group_by_clause!(
+    submission_values::indicator_id,
+    submission_values::kind,
+    submissions::period,
+    submissions::unit_code,
+);

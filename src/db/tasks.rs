@@ -180,6 +180,11 @@ fn filtered<'a>(filter: &'a TaskFilter) -> tasks::BoxedQuery<'a, Db> {
     query
 }
 
+/// How many tasks match `filter`.
+pub fn count(conn: &mut DbConnection, filter: &TaskFilter) -> Result<i64, ApiError> {
+    Ok(filtered(filter).count().get_result(conn)?)
+}
+
 pub fn list(
     conn: &mut DbConnection,
     filter: &TaskFilter,

@@ -3,6 +3,7 @@
 pub mod appendix;
 pub mod deadline;
 pub mod period;
+pub mod progress;
 pub mod role;
 pub mod submission;
 pub mod text;
