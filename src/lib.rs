@@ -12,4 +12,5 @@ pub mod domain;
 pub mod error;
 pub mod openapi;
 pub mod startup;
+pub mod synthetic;
 pub mod telemetry;

@@ -44,6 +44,18 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Fill an empty database with a deterministic synthetic data set for load tests.
+    SeedSynthetic {
+        #[arg(long, default_value_t = 10)]
+        plans: usize,
+        #[arg(long, default_value_t = 50)]
+        units: usize,
+        /// Accepted indicator values in all.
+        #[arg(long, default_value_t = 10_000)]
+        values: usize,
+        #[arg(long, default_value_t = 1148)]
+        seed: u64,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -96,6 +108,36 @@ fn main() -> anyhow::Result<()> {
         } => {
             telemetry::init(settings.log_format);
             import(&settings, plan_id, indicators, tasks, dry_run)
+        }
+        Command::SeedSynthetic {
+            plans,
+            units,
+            values,
+            seed,
+        } => {
+            telemetry::init(settings.log_format);
+            let pool = connect_and_migrate(&settings)?;
+            let mut conn = pool.get()?;
+            let started = std::time::Instant::now();
+            let generated = plan_tracker::synthetic::generate(
+                &mut conn,
+                plan_tracker::synthetic::Shape {
+                    plans,
+                    units,
+                    values,
+                    seed,
+                },
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "generated {} plans, {} indicators, {} submissions, {} values in {:.1} s",
+                generated.plans,
+                generated.indicators,
+                generated.submissions,
+                generated.values,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
         }
         Command::User {
             command:

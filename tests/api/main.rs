@@ -11,6 +11,7 @@ mod openapi;
 mod plans;
 mod progress;
 mod submissions;
+mod synthetic;
 mod tasks;
 mod units;
 mod users;
