@@ -74,6 +74,16 @@ backend_tests! { spawn_demo_app;
         let mut parts: Vec<String> = valid.split('.').map(str::to_owned).collect();
         parts[1] = engine.encode(claims(admin_id, json!({"roles": ["admin", "planner"]})).to_string());
         let tampered = parts.join(".");
+        // HS/RS confusion: a header claiming RS256 over an HMAC made with the shared secret.
+        let rs_header = engine.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let payload = engine.encode(claims(admin_id, json!({})).to_string());
+        let signing_input = format!("{rs_header}.{payload}");
+        let key = EncodingKey::from_secret(JWT_SECRET.as_bytes()).unwrap();
+        let mac = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, Algorithm::HS256).unwrap();
+        let confused = format!("{signing_input}.{mac}");
+        let mut kid_header = Header::new(Algorithm::HS256);
+        kid_header.kid = Some("someone-elses-key".into());
+        let unknown_kid = encode(&kid_header, &claims(admin_id, json!({})), &key).unwrap();
         let cases = [
             ("missing", None),
             ("garbage", Some("not.a.jwt".to_owned())),
@@ -84,6 +94,8 @@ backend_tests! { spawn_demo_app;
             ("wrong issuer", Some(sign(&claims(admin_id, json!({"iss": "someone-else"})), JWT_SECRET))),
             ("alg none", Some(alg_none)),
             ("tampered payload", Some(tampered)),
+            ("HS/RS confusion", Some(confused)),
+            ("unknown kid", Some(unknown_kid)),
         ];
         for (name, token) in cases {
             let answer = app.call(Method::GET, "/api/v1/me", token.as_deref(), None).await;

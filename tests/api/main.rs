@@ -9,6 +9,7 @@ mod imports;
 mod indicators;
 mod openapi;
 mod plans;
+mod processes;
 mod progress;
 mod submissions;
 mod synthetic;
