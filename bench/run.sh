@@ -9,7 +9,7 @@ sizes=("${@:-10000 100000 1000000}")
 read -r -a sizes <<<"${sizes[*]}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432}"
 PORT="${PORT:-18300}"
-PASSWORD="Bench-admin-2025"
+PASSWORD="Bench-root-2025x"
 cargo build --release --quiet
 bin=target/release/plan-tracker
 work=$(mktemp -d)

@@ -238,4 +238,11 @@ pub fn generate(conn: &mut DbConnection, shape: Shape) -> Result<Generated, ApiE
         }
         Ok(generated)
     })
+    .and_then(|generated| {
+        // Fresh statistics, as autovacuum (PostgreSQL) or an operator (SQLite) would have
+        // gathered them on a database that grew over the years.
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("ANALYZE")?;
+        Ok(generated)
+    })
 }
