@@ -30,7 +30,13 @@ use crate::error::PROBLEM_JSON;
         (name = "audit", description = "The append-only audit trail (nhật ký thay đổi)."),
         (name = "operations", description = "Probes for orchestration and monitoring.")
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError))
+    // Enums used only by query parameters are referenced, not inlined, so they are listed here.
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::api::reports::ReportFormat,
+        crate::api::progress::SeriesBy
+    ))
 )]
 struct ApiDoc;
 
@@ -196,6 +202,31 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_reference_resolves() {
+        fn walk(value: &serde_json::Value, doc: &serde_json::Value, dangling: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) => {
+                    if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                        let pointer = target.strip_prefix('#').unwrap_or(target);
+                        if doc.pointer(pointer).is_none() {
+                            dangling.push(target.clone());
+                        }
+                    }
+                    map.values().for_each(|v| walk(v, doc, dangling));
+                }
+                serde_json::Value::Array(items) => {
+                    items.iter().for_each(|v| walk(v, doc, dangling))
+                }
+                _ => {}
+            }
+        }
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut dangling = Vec::new();
+        walk(&doc, &doc, &mut dangling);
+        assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
     }
 
     #[test]

@@ -173,7 +173,6 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
                     .config(Config::default().validator_url("none")),
             )
             .default_service(web::to(no_route))
-            .wrap(Compress::default())
             .wrap(cors(&state.settings.cors_origins))
             .wrap(
                 DefaultHeaders::new()
@@ -183,6 +182,10 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
                     .add(("X-Frame-Options", "DENY")),
             )
             .wrap(from_fn(crate::telemetry::request_context))
+            // Outermost, so it compresses the final body: the request context rewrites
+            // problem bodies, and a body rewritten after compression would be sent as plain
+            // JSON under `Content-Encoding: gzip`.
+            .wrap(Compress::default())
     })
     .listen(listener)?
     .shutdown_timeout(settings.shutdown_timeout.as_secs());

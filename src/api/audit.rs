@@ -79,7 +79,8 @@ fn page_of(
 /// The audit trail, oldest first (`sort=-id` for newest first). Planners, leaders and admins.
 #[utoipa::path(
     tag = "audit",
-    params(ListParams, AuditQuery),
+    params(ListParams, AuditQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(id)$", description = "Sort field, `-field` for descending: `id` (default `id`). Ties break by id.")),
     responses((status = 200, description = "One page of audit entries", body = Page<AuditEntry>))
 )]
 #[get("/audit")]
@@ -106,7 +107,8 @@ pub async fn list_audit(
 /// A submission's history: every audited step, oldest first, for whoever may see it.
 #[utoipa::path(
     tag = "submissions",
-    params(("id" = i64, Path, description = "The submission id"), ListParams),
+    params(("id" = i64, Path, description = "The submission id"), ListParams,
+        ("sort" = Option<String>, Query, pattern = r"^-?(id)$", description = "Sort field, `-field` for descending: `id` (default `id`). Ties break by id.")),
     responses((status = 200, description = "One page of the submission's audit entries", body = Page<AuditEntry>))
 )]
 #[get("/submissions/{id}/history")]

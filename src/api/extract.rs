@@ -56,7 +56,25 @@ fn payload_error(error: &actix_web::Error, limit: usize) -> ApiError {
 }
 
 /// Parses `bytes` as a `T`, naming the field that failed.
+///
+/// Every request body of the API is a JSON object. serde would also read a struct from an
+/// array of its fields in order (`[null, null]` is a valid all-optional PATCH body to it), which
+/// the contract does not allow, so a top-level array is refused first.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+                Ok(_) => ApiError::Validation(vec![FieldError::new(
+                    "body",
+                    "must be a JSON object, not an array",
+                )]),
+                Err(e) => ApiError::BadRequest {
+                    detail: format!("the request body is not valid JSON: {e}"),
+                    errors: vec![],
+                },
+            },
+        );
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
@@ -149,6 +167,14 @@ mod tests {
             Err(ApiError::BadRequest { .. })
         ));
         assert!(parse_json::<Body>(b"{\"year\":1e309}").is_err());
+        match parse_json::<Body>(b" [2025, null]") {
+            Err(ApiError::Validation(e)) => assert_eq!(e[0].field, "body"),
+            other => panic!("an array is not an object: {other:?}"),
+        }
+        assert!(matches!(
+            parse_json::<Body>(b"[2025,"),
+            Err(ApiError::BadRequest { .. })
+        ));
     }
 
     #[test]

@@ -4,28 +4,52 @@ use actix_multipart::Multipart;
 use actix_web::{post, web, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::openapi::RefOr;
+use utoipa::IntoParams;
 
 use crate::auth::{authorize, Action, Caller};
 use crate::db::{self, import::ImportReport};
 use crate::error::{ApiError, FieldError};
 use crate::startup::AppState;
 
-/// The multipart form: either table, or both.
-#[derive(Debug, ToSchema)]
-#[allow(dead_code)] // Documents the form for OpenAPI; the handler reads the parts as a stream.
-pub struct ImportForm {
-    /// Phụ lục I as TSV or CSV (UTF-8, with or without BOM). Columns: indicator ("1. …" for a
-    /// numbered indicator, "- …" for a part of the one above), unit of measure, baseline,
-    /// target, responsible unit ("A phối hợp B": A reports, B supports).
-    #[schema(value_type = Option<String>, format = Binary)]
-    indicators: Option<Vec<u8>>,
-    /// Phụ lục II as TSV or CSV. Columns: number, task, lead unit, coordinating units,
-    /// deadline ("Tháng 6/2022", "Quý II/2023", "Năm 2025", "31/12/2024"), output document
-    /// form, deciding authority.
-    #[schema(value_type = Option<String>, format = Binary)]
-    tasks: Option<Vec<u8>>,
+/// The multipart form: either table, or both (at least one part).
+///
+/// Its schema is written by hand: the form is read as a stream, and utoipa's derive emits
+/// `maxProperties` for `min_properties`.
+pub struct ImportForm;
+
+const INDICATORS_PART: &str = "Phụ lục I as TSV or CSV (UTF-8, with or without BOM). Columns: \
+    indicator (\"1. …\" for a numbered indicator, \"- …\" for a part of the one above), unit of \
+    measure, baseline, target, responsible unit (\"A phối hợp B\": A reports, B supports).";
+const TASKS_PART: &str =
+    "Phụ lục II as TSV or CSV. Columns: number, task, lead unit, coordinating \
+    units, deadline (\"Tháng 6/2022\", \"Quý II/2023\", \"Năm 2025\", \"31/12/2024\"), output \
+    document form, deciding authority.";
+
+impl utoipa::PartialSchema for ImportForm {
+    fn schema() -> RefOr<Schema> {
+        let file = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .description(Some(
+                "The multipart form: either table, or both (at least one part).",
+            ))
+            .property("indicators", file(INDICATORS_PART))
+            .property("tasks", file(TASKS_PART))
+            .min_properties(Some(1))
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
 }
+
+impl utoipa::ToSchema for ImportForm {}
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -343,7 +343,8 @@ fn validate(
 /// Lists a plan's indicators. Sortable by `code` (default), `name`, `id`.
 #[utoipa::path(
     tag = "indicators",
-    params(("plan_id" = i64, Path, description = "The plan id"), ListParams, IndicatorQuery),
+    params(("plan_id" = i64, Path, description = "The plan id"), ListParams, IndicatorQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(code|name|id)$", description = "Sort field, `-field` for descending: `code`, `name`, `id` (default `code`). Ties break by id.")),
     responses((status = 200, description = "One page of indicators", body = Page<IndicatorResponse>))
 )]
 #[get("/plans/{plan_id}/indicators")]

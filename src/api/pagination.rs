@@ -20,7 +20,9 @@ pub struct ListParams {
     /// How many items to skip, default 0.
     #[param(minimum = 0, example = 0)]
     pub offset: Option<i64>,
-    /// Sort field, `-field` for descending; each list names its fields. Ties break by id.
+    /// Sort field, `-field` for descending. Each list documents its own `sort` parameter with
+    /// the fields it accepts; ties break by id.
+    #[param(ignore)]
     pub sort: Option<String>,
     /// Search text, case- and diacritic-insensitive for Vietnamese: "dong thap" finds
     /// "Đồng Tháp", "khoi nghiep" finds "khởi nghiệp" (đ counts as d). Matches anywhere in the

@@ -260,7 +260,8 @@ fn duplicate_number(
 /// searches numbers and titles.
 #[utoipa::path(
     tag = "plans",
-    params(ListParams, PlanQuery),
+    params(ListParams, PlanQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(id|number|title|issued_on|period_start_year)$", description = "Sort field, `-field` for descending: `id`, `number`, `title`, `issued_on`, `period_start_year` (default `id`). Ties break by id.")),
     responses((status = 200, description = "One page of plans", body = Page<PlanResponse>))
 )]
 #[get("/plans")]
@@ -273,6 +274,12 @@ pub async fn list_plans(
     authorize(&caller, Action::ReadDirectory)?;
     let listing = list.resolve(&["id", "number", "title", "issued_on", "period_start_year"])?;
     let query = query.into_inner();
+    if query
+        .year
+        .is_some_and(|year| !(1900..=2200).contains(&year))
+    {
+        return Err(ApiError::invalid("year", "must be between 1900 and 2200"));
+    }
     let filter = db::plans::PlanFilter {
         search_key: listing.search_key.clone(),
         issuer_unit_code: query.issuer_unit,

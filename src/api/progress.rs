@@ -665,8 +665,12 @@ pub async fn get_indicator_series(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ComplianceQuery {
-    /// The period, e.g. `2024` or `2024-Q1`.
-    #[param(example = "2024")]
+    /// The period, e.g. `2024` or `2024-Q1`: `YYYY`, `YYYY-H1`..`H2`, `YYYY-Q1`..`Q4` or
+    /// `YYYY-01`..`12`, years 1900–2200.
+    #[param(
+        example = "2024",
+        pattern = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
+    )]
     pub period: String,
     /// The day to judge on; default today in Asia/Ho_Chi_Minh.
     pub as_of: Option<NaiveDate>,

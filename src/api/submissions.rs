@@ -237,8 +237,12 @@ pub struct SubmissionQuery {
     pub plan_id: Option<i64>,
     /// Only this unit's submissions.
     pub unit: Option<String>,
-    /// Only this period.
-    #[param(example = "2023")]
+    /// Only this period: `YYYY`, `YYYY-H1`..`H2`, `YYYY-Q1`..`Q4` or `YYYY-01`..`12`, years
+    /// 1900–2200.
+    #[param(
+        example = "2023",
+        pattern = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
+    )]
     pub period: Option<String>,
     pub status: Option<SubmissionStatus>,
     /// Only late (`true`) or not late (`false`) submissions.
@@ -631,7 +635,8 @@ fn with_etag(status: StatusCode, body: &SubmissionResponse) -> HttpResponse {
 /// Sortable by `id`, `period`, `updated_at`.
 #[utoipa::path(
     tag = "submissions",
-    params(ListParams, SubmissionQuery),
+    params(ListParams, SubmissionQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(id|period|updated_at)$", description = "Sort field, `-field` for descending: `id`, `period`, `updated_at` (default `id`). Ties break by id.")),
     responses((status = 200, description = "One page of submissions", body = Page<SubmissionResponse>))
 )]
 #[get("/submissions")]
@@ -917,19 +922,42 @@ pub async fn get_submission(
     Ok(with_etag(StatusCode::OK, &response))
 }
 
-/// The version the client last saw, from `If-Match`.
-fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
+/// What `If-Match` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IfMatch {
+    /// `*`: whatever version is current (RFC 9110 §13.1.1), so it only requires that the
+    /// submission exists.
+    Any,
+    /// The version the client last saw.
+    Version(i32),
+}
+
+impl IfMatch {
+    /// Whether `current` satisfies the condition.
+    fn matches(self, current: i32) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Version(version) => version == current,
+        }
+    }
+}
+
+/// The condition of `If-Match`, if sent.
+fn if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
     let Some(value) = req.headers().get(header::IF_MATCH) else {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(Some(IfMatch::Any));
+    }
     let version = text
         .trim_start_matches("W/")
         .trim_matches('"')
         .strip_prefix('v')
         .and_then(|v| v.parse().ok());
     // An unparsable tag matches no version: the write is refused as stale.
-    Ok(Some(version.unwrap_or(-1)))
+    Ok(Some(IfMatch::Version(version.unwrap_or(-1))))
 }
 
 fn stale(id: i64) -> ApiError {
@@ -978,9 +1006,11 @@ pub async fn update_submission(
                 unit: &row.unit_code,
             },
         )?;
-        if row.version != expected {
+        if !expected.matches(row.version) {
             return Err(stale(id));
         }
+        // `bump` writes only if the version is still this one.
+        let expected = row.version;
         let status: SubmissionStatus = parse_enum(&row.status)?;
         if !is_editable(status) {
             return Err(ApiError::conflict(format!(
@@ -1083,7 +1113,7 @@ async fn step(
     state: &AppState,
     caller: Caller,
     id: i64,
-    expected: Option<i32>,
+    expected: Option<IfMatch>,
     step: Step,
 ) -> Result<HttpResponse, ApiError> {
     let response = db::transaction(&state.pool, move |conn| {
@@ -1104,7 +1134,7 @@ async fn step(
             )?,
             Step::Reopen { .. } => authorize(&caller, Action::ReopenSubmission)?,
         }
-        if expected.is_some_and(|v| v != row.version) {
+        if expected.is_some_and(|condition| !condition.matches(row.version)) {
             return Err(stale(id));
         }
         let status: SubmissionStatus = parse_enum(&row.status)?;

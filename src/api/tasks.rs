@@ -466,7 +466,8 @@ fn find_task(conn: &mut DbConnection, id: i64) -> Result<TaskRow, ApiError> {
 /// `due_date`, `title`, `id`; `q` searches codes and titles.
 #[utoipa::path(
     tag = "tasks",
-    params(("plan_id" = i64, Path, description = "The plan id"), ListParams, TaskQuery),
+    params(("plan_id" = i64, Path, description = "The plan id"), ListParams, TaskQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(code|due_date|title|id)$", description = "Sort field, `-field` for descending: `code`, `due_date`, `title`, `id` (default `code`). Ties break by id.")),
     responses((status = 200, description = "One page of tasks", body = Page<TaskResponse>))
 )]
 #[get("/plans/{plan_id}/tasks")]
@@ -762,7 +763,8 @@ pub async fn create_extension(
 /// A task's deadline extensions, oldest first (`sort=-id` for newest first).
 #[utoipa::path(
     tag = "tasks",
-    params(("id" = i64, Path, description = "The task id"), ListParams),
+    params(("id" = i64, Path, description = "The task id"), ListParams,
+        ("sort" = Option<String>, Query, pattern = r"^-?(id)$", description = "Sort field, `-field` for descending: `id` (default `id`). Ties break by id.")),
     responses((status = 200, description = "One page of extensions", body = Page<ExtensionResponse>))
 )]
 #[get("/tasks/{id}/extensions")]

@@ -208,7 +208,8 @@ fn validate(conn: &mut DbConnection, data: &mut UnitData) -> Result<(), ApiError
 /// Lists units. Sortable by `code`, `name`; `q` searches codes, names, short names and aliases.
 #[utoipa::path(
     tag = "units",
-    params(ListParams, UnitQuery),
+    params(ListParams, UnitQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(code|name)$", description = "Sort field, `-field` for descending: `code`, `name` (default `code`). Ties break by id.")),
     responses((status = 200, description = "One page of units", body = Page<UnitResponse>))
 )]
 #[get("/units")]

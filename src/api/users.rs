@@ -132,7 +132,8 @@ fn check_unit_exists(conn: &mut DbConnection, unit_code: Option<&str>) -> Result
 /// usernames and full names.
 #[utoipa::path(
     tag = "users",
-    params(ListParams, UserQuery),
+    params(ListParams, UserQuery,
+        ("sort" = Option<String>, Query, pattern = r"^-?(id|username|full_name|created_at)$", description = "Sort field, `-field` for descending: `id`, `username`, `full_name`, `created_at` (default `id`). Ties break by id.")),
     responses((status = 200, description = "One page of accounts", body = Page<UserResponse>))
 )]
 #[get("/users")]

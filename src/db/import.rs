@@ -149,7 +149,7 @@ pub fn import_in_transaction(
     dry_run: bool,
     actor: &super::audit::Actor,
 ) -> Result<ImportReport, ApiError> {
-    let outcome = conn.transaction(|conn| {
+    let outcome = super::write_transaction(conn, |conn| {
         let mut report =
             import(conn, plan_id, indicators_text, tasks_text).map_err(Rollback::Failed)?;
         if dry_run {

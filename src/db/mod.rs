@@ -186,7 +186,56 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |conn| conn.transaction(work)).await
+    run(pool, move |conn| write_transaction(conn, work)).await
+}
+
+/// Runs `work` in a transaction meant to write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction reads first and upgrades to a write lock later,
+/// and when another connection has written in between, SQLite fails the upgrade with
+/// `SQLITE_BUSY` at once (`busy_timeout` cannot help), so two concurrent changes would answer
+/// 503. Taken up front, the lock is waited for. PostgreSQL needs nothing of the kind.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    /// Runs a transaction-manager step on the SQLite connection (only called for SQLite).
+    fn on_sqlite(
+        conn: &mut DbConnection,
+        step: impl FnOnce(&mut SqliteConnection) -> diesel::QueryResult<()>,
+    ) -> diesel::QueryResult<()> {
+        match conn {
+            DbConnection::Sqlite(sqlite) => step(sqlite),
+            DbConnection::Postgres(_) => Ok(()),
+        }
+    }
+    // PostgreSQL, or already inside a transaction (a savepoint then): diesel's own.
+    let outermost_sqlite = match conn {
+        DbConnection::Sqlite(sqlite) => {
+            matches!(
+                AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
+                Ok(None)
+            )
+        }
+        DbConnection::Postgres(_) => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(work);
+    }
+    on_sqlite(conn, |c| {
+        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+    })?;
+    match work(conn) {
+        Ok(value) => {
+            on_sqlite(conn, AnsiTransactionManager::commit_transaction)?;
+            Ok(value)
+        }
+        Err(error) => match on_sqlite(conn, AnsiTransactionManager::rollback_transaction) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
 }
 
 /// The current time as stored: UTC without offset, truncated to microseconds so that what is

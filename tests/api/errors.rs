@@ -91,4 +91,23 @@ backend_tests! { spawn_app;
         assert_eq!(app.count("units"), 0);
         assert_eq!(app.count("audit_log"), 0);
     }
+
+    async fn compressed_problems_are_really_compressed(app) {
+        // Problem bodies are rewritten with the request id on the way out; that must happen
+        // before compression, or a client asking for gzip gets plain JSON labelled gzip.
+        let token = app.token("admin").await;
+        for path in ["/api/v1/plans/999999", "/api/v1/nothing-here"] {
+            let response = app.client.get(app.url(path)).bearer_auth(&token)
+                .header("accept-encoding", "gzip").send().await.unwrap();
+            assert_eq!(response.status(), 404);
+            let encoding = response.headers().get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body = response.bytes().await.unwrap();
+            match encoding.as_deref() {
+                Some("gzip") => assert_eq!(&body[..2], [0x1f, 0x8b], "{path}: not gzip data"),
+                None => assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok()),
+                Some(other) => panic!("{path}: unexpected encoding {other}"),
+            }
+        }
+    }
 }

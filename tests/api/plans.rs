@@ -92,5 +92,7 @@ backend_tests! { spawn_demo_app;
         assert_eq!(decomposed.body["total"], 1);
         let by_year = app.get("/api/v1/plans?year=2030", &planner).await;
         assert_eq!(by_year.body["total"], 0);
+        let out_of_range = app.get("/api/v1/plans?year=1899", &planner).await;
+        assert_eq!(out_of_range.problem(422)["errors"][0]["field"], "year");
     }
 }

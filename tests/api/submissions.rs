@@ -263,6 +263,10 @@ backend_tests! { spawn_demo_app;
         let stored = app.get(&path, &officer).await;
         assert_eq!(stored.body["results"], winner.body["results"]);
         assert_eq!(stored.body["version"], 2);
+        // `If-Match: *` matches whatever version is current (RFC 9110), here the winner's.
+        let any = send(&app, Method::PATCH, &path, &officer, &[("if-match", "*")], Some(&json!({"results": "Bất kỳ"}))).await;
+        assert_eq!(any.status, 200, "{}", any.body);
+        assert_eq!(any.body["version"], 3);
     }
 
     async fn idempotent_creates_create_once(app) {

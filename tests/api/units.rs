@@ -49,6 +49,23 @@ backend_tests! { spawn_app;
         let cycle = app.patch("/api/v1/units/A", &admin, &json!({"parent_code": "B"})).await;
         assert!(cycle.problem(422)["errors"][0]["message"].as_str().unwrap().contains("cycle"));
     }
+
+    async fn concurrent_changes_wait_for_each_other(app) {
+        // Each change reads, then writes, in one transaction. On SQLite a deferred transaction
+        // cannot upgrade its read lock once another has written (SQLITE_BUSY at once, 503);
+        // the write lock is taken at BEGIN, so the changes queue instead.
+        let admin = app.token("admin").await;
+        app.create_unit(&admin, "A", "Đơn vị A").await;
+        let changes = (0..16).map(|i| {
+            let admin = admin.clone();
+            let app = &app;
+            async move { app.patch("/api/v1/units/A", &admin, &json!({"name": format!("Đơn vị A {i}")})).await }
+        });
+        for answer in futures_util::future::join_all(changes).await {
+            assert_eq!(answer.status, 200, "{}", answer.body);
+        }
+        assert_eq!(app.count("audit_log"), 17);
+    }
 }
 
 backend_tests! { spawn_demo_app;
