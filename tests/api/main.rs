@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod errors;
 mod health;
+mod hostile;
 mod imports;
 mod indicators;
 mod openapi;
