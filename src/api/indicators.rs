@@ -276,20 +276,13 @@ fn validate(
     );
     checks.finish()?;
     let mut checks = Checks::new();
-    let mut codes: Vec<&str> = coordinating.iter().map(String::as_str).collect();
-    if let Some(unit) = &data.responsible_unit_code {
-        codes.push(unit);
-    }
-    for code in db::units::missing(conn, &codes)? {
-        let field = if data.responsible_unit_code.as_deref() == Some(&code) {
-            "responsible_unit_code"
-        } else {
-            "coordinating_unit_codes"
-        };
-        checks.push(crate::error::FieldError::new(
-            field,
-            format!("unit {code} does not exist"),
-        ));
+    for error in db::units::unknown_units(
+        conn,
+        "responsible_unit_code",
+        data.responsible_unit_code.as_deref(),
+        coordinating,
+    )? {
+        checks.push(error);
     }
     match data.parent_id {
         Some(parent_id) => match db::indicators::find(conn, parent_id)? {

@@ -433,20 +433,13 @@ fn validate(
     }
     checks.finish()?;
     let mut checks = Checks::new();
-    let mut codes: Vec<&str> = coordinating.iter().map(String::as_str).collect();
-    if let Some(unit) = &data.lead_unit_code {
-        codes.push(unit);
-    }
-    for code in db::units::missing(conn, &codes)? {
-        let field = if data.lead_unit_code.as_deref() == Some(&code) {
-            "lead_unit_code"
-        } else {
-            "coordinating_unit_codes"
-        };
-        checks.push(FieldError::new(
-            field,
-            format!("unit {code} does not exist"),
-        ));
+    for error in db::units::unknown_units(
+        conn,
+        "lead_unit_code",
+        data.lead_unit_code.as_deref(),
+        coordinating,
+    )? {
+        checks.push(error);
     }
     checks.finish()?;
     match db::tasks::id_by_code(conn, data.plan_id, &data.code)? {

@@ -100,6 +100,29 @@ pub fn missing(conn: &mut DbConnection, codes: &[&str]) -> Result<Vec<String>, A
         .collect())
 }
 
+/// Errors for the unit codes that name no unit: the lead (or responsible) unit under
+/// `lead_field`, the coordinating ones under `coordinating_unit_codes`.
+pub fn unknown_units(
+    conn: &mut DbConnection,
+    lead_field: &str,
+    lead: Option<&str>,
+    coordinating: &[String],
+) -> Result<Vec<crate::error::FieldError>, ApiError> {
+    let mut codes: Vec<&str> = coordinating.iter().map(String::as_str).collect();
+    codes.extend(lead);
+    Ok(missing(conn, &codes)?
+        .into_iter()
+        .map(|code| {
+            let field = if lead == Some(code.as_str()) {
+                lead_field
+            } else {
+                "coordinating_unit_codes"
+            };
+            crate::error::FieldError::new(field, format!("unit {code} does not exist"))
+        })
+        .collect())
+}
+
 fn filtered<'a>(filter: &'a UnitFilter) -> units::BoxedQuery<'a, Db> {
     let mut query = units::table.into_boxed();
     if let Some(key) = &filter.search_key {
