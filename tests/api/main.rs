@@ -4,6 +4,8 @@ mod helpers;
 
 mod auth;
 mod errors;
+#[cfg(pg_tests)]
+mod faults;
 mod health;
 mod hostile;
 mod imports;
