@@ -4,6 +4,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY migrations ./migrations
+COPY seed ./seed
 RUN cargo build --release --locked && strip target/release/plan-tracker
 
 # Run stage: no toolchain, no shell tools beyond Debian's base, an unprivileged user.

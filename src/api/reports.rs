@@ -212,19 +212,14 @@ fn build(conn: &mut DbConnection, plan_id: i64, year: i32) -> Result<Consolidate
         .collect::<Result<Vec<_>, ApiError>>()?;
     let narratives = db::progress::narratives(conn, plan.id, &year.to_string())?
         .into_iter()
-        .map(|n| {
-            let unit_name = db::units::find(conn, &n.unit_code)?
-                .map(|u| u.name)
-                .unwrap_or_default();
-            Ok(UnitNarrative {
-                unit_code: n.unit_code,
-                unit_name,
-                results: n.results,
-                difficulties: n.difficulties,
-                proposals: n.proposals,
-            })
+        .map(|n| UnitNarrative {
+            unit_code: n.unit_code,
+            unit_name: n.unit_name,
+            results: n.results,
+            difficulties: n.difficulties,
+            proposals: n.proposals,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     let period: PeriodCode = year
         .to_string()
         .parse()

@@ -148,10 +148,10 @@ pub async fn put_schedules(
                     format!("unit {code} does not exist"),
                 ));
             }
-            for id in item.indicator_ids.iter().flatten() {
-                let in_plan =
-                    db::indicators::find(conn, *id)?.is_some_and(|ind| ind.plan_id == plan_id);
-                if !in_plan {
+            let ids: Vec<i64> = item.indicator_ids.iter().flatten().copied().collect();
+            let known = db::indicators::in_plan(conn, plan_id, &ids)?;
+            for id in &ids {
+                if !known.contains_key(id) {
                     errors.push(FieldError::new(
                         format!("items[{i}].indicator_ids"),
                         format!("indicator {id} is not in plan {plan_id}"),

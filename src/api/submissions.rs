@@ -455,13 +455,15 @@ fn check_content(
             "task_updates",
             format!("must list at most {MAX_ITEMS} updates"),
         );
+    let ids: Vec<i64> = values.iter().map(|v| v.indicator_id).collect();
+    let indicators = db::indicators::in_plan(conn, plan_id, &ids)?;
+    let ids: Vec<i64> = updates.iter().map(|u| u.task_id).collect();
+    let tasks = db::tasks::in_plan(conn, plan_id, &ids)?;
     let mut value_rows = Vec::new();
     let mut seen = Vec::new();
     for (i, v) in values.iter().enumerate() {
         let field = |name: &str| format!("indicator_values[{i}].{name}");
-        let Some(indicator) =
-            db::indicators::find(conn, v.indicator_id)?.filter(|ind| ind.plan_id == plan_id)
-        else {
+        let Some(indicator) = indicators.get(&v.indicator_id) else {
             checks.check(
                 false,
                 &field("indicator_id"),
@@ -515,7 +517,7 @@ fn check_content(
     let today = local_date(Utc::now());
     for (i, u) in updates.iter().enumerate() {
         let field = |name: &str| format!("task_updates[{i}].{name}");
-        let Some(task) = db::tasks::find(conn, u.task_id)?.filter(|t| t.plan_id == plan_id) else {
+        let Some(task) = tasks.get(&u.task_id) else {
             checks.check(
                 false,
                 &field("task_id"),
@@ -1095,8 +1097,15 @@ fn apply_task_updates(
     conn: &mut DbConnection,
     response: &SubmissionResponse,
 ) -> Result<(), ApiError> {
+    let ids: Vec<i64> = response
+        .content
+        .task_updates
+        .iter()
+        .map(|u| u.task_id)
+        .collect();
+    let mut tasks = db::tasks::in_plan(conn, response.plan_id, &ids)?;
     for update in &response.content.task_updates {
-        let Some(task) = db::tasks::find(conn, update.task_id)? else {
+        let Some(task) = tasks.remove(&update.task_id) else {
             continue;
         };
         let mut data = task.into_data();

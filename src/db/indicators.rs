@@ -94,6 +94,19 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<IndicatorRow>, Ap
     Ok(indicators::table.find(id).first(conn).optional()?)
 }
 
+/// Those of `ids` that belong to plan `plan_id`, by id: one query for a whole request.
+pub fn in_plan(
+    conn: &mut DbConnection,
+    plan_id: i64,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, IndicatorRow>, ApiError> {
+    let rows: Vec<IndicatorRow> = indicators::table
+        .filter(indicators::plan_id.eq(plan_id))
+        .filter(indicators::id.eq_any(ids))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
 pub fn id_by_code(
     conn: &mut DbConnection,
     plan_id: i64,

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max, sum};
 use diesel::prelude::*;
 
-use super::schema::{indicators, submission_values, submissions, tasks};
+use super::schema::{indicators, submission_values, submissions, tasks, units};
 use super::DbConnection;
 use crate::error::ApiError;
 
@@ -190,6 +190,7 @@ pub fn deliveries(
 #[derive(Debug, Clone, PartialEq, Queryable)]
 pub struct UnitNarrative {
     pub unit_code: String,
+    pub unit_name: String,
     pub results: Option<String>,
     pub difficulties: Option<String>,
     pub proposals: Option<String>,
@@ -202,11 +203,13 @@ pub fn narratives(
     period: &str,
 ) -> Result<Vec<UnitNarrative>, ApiError> {
     Ok(submissions::table
+        .inner_join(units::table)
         .filter(submissions::plan_id.eq(plan_id))
         .filter(submissions::period.eq(period))
         .filter(submissions::status.eq("accepted"))
         .select((
             submissions::unit_code,
+            units::name,
             submissions::results,
             submissions::difficulties,
             submissions::proposals,

@@ -227,6 +227,7 @@ diesel::joinable!(tasks -> plans (plan_id));
 diesel::joinable!(task_extensions -> tasks (task_id));
 diesel::joinable!(schedules -> plans (plan_id));
 diesel::joinable!(submissions -> plans (plan_id));
+diesel::joinable!(submissions -> units (unit_code));
 diesel::joinable!(submission_values -> submissions (submission_id));
 diesel::joinable!(submission_values -> indicators (indicator_id));
 diesel::joinable!(submission_task_updates -> submissions (submission_id));
