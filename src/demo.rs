@@ -248,6 +248,82 @@ pub struct DemoCredential {
     pub role: Role,
 }
 
+/// The wards that took over Cao Lãnh city's area when the district level was abolished.
+const WARDS: &[(&str, &str)] = &[
+    ("UBND-PCL", "UBND phường Cao Lãnh"),
+    ("UBND-PMN", "UBND phường Mỹ Ngãi"),
+    ("UBND-PMT", "UBND phường Mỹ Trà"),
+];
+
+/// What happened to the plan's units since 2025: the Department of Planning and Investment
+/// merged into the Department of Finance on 2025-03-01, and Cao Lãnh city ceased on 2025-07-01,
+/// its duties going to the wards Cao Lãnh (which the demo gives the city's items to), Mỹ Ngãi
+/// and Mỹ Trà. Recorded through the same path as `POST /units/{code}/succession`.
+fn record_reorganisation(conn: &mut DbConnection) -> Result<(), ApiError> {
+    use crate::api::succession::{
+        record, AssignmentRequest, SuccessionRequest, SuccessorRequest, TransferOptions,
+    };
+    use crate::domain::succession::Item;
+    for (code, name) in WARDS {
+        db::units::insert(
+            conn,
+            &db::units::UnitData {
+                code: code.to_string(),
+                name: name.to_string(),
+                short_name: None,
+                kind: "external".into(),
+                parent_code: None,
+                aliases: vec![],
+                gov_code: None,
+                valid_from: Some(date(2025, 7, 1)),
+                valid_to: None,
+                successor_code: None,
+            },
+        )?;
+    }
+    let actor = db::audit::Actor::default();
+    let merger = SuccessionRequest {
+        successors: vec![SuccessorRequest {
+            code: "STC".into(),
+            share: None,
+        }],
+        effective_on: date(2025, 3, 1),
+        transfer: TransferOptions {
+            indicators: true,
+            tasks: true,
+            open_submissions: true,
+        },
+        assignments: vec![],
+    };
+    record(conn, &actor, "SKHDT", &merger)?;
+    let assignments = db::succession::held_items(conn, "UBND-TPCL")?
+        .into_iter()
+        .map(|(item, _)| AssignmentRequest {
+            indicator_id: Item::indicator_id(item),
+            task_id: Item::task_id(item),
+            to: "UBND-PCL".into(),
+        })
+        .collect();
+    let split = SuccessionRequest {
+        successors: WARDS
+            .iter()
+            .map(|(code, _)| SuccessorRequest {
+                code: code.to_string(),
+                share: None,
+            })
+            .collect(),
+        effective_on: date(2025, 7, 1),
+        transfer: TransferOptions {
+            indicators: true,
+            tasks: true,
+            open_submissions: false,
+        },
+        assignments,
+    };
+    record(conn, &actor, "UBND-TPCL", &split)?;
+    Ok(())
+}
+
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default()
 }
@@ -301,6 +377,7 @@ pub fn load(conn: &mut DbConnection) -> Result<Vec<DemoCredential>, ApiError> {
             },
         )?;
         load_plan_content(conn, plan.id)?;
+        record_reorganisation(conn)?;
         let mut credentials = Vec::new();
         for (username, full_name, unit, role) in USERS {
             // Random passwords: a demo started on a reachable machine must not share one.

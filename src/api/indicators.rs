@@ -133,6 +133,10 @@ pub struct UpdateIndicatorRequest {
 pub struct IndicatorQuery {
     /// Only indicators this unit reports.
     pub responsible_unit: Option<String>,
+    /// With a unit filter: also the units whose duties passed to that unit (merged into it,
+    /// split or renamed to it), directly or through earlier successions.
+    #[serde(default)]
+    pub include_predecessors: bool,
     /// Only the children of this indicator.
     pub parent_id: Option<i64>,
 }
@@ -351,15 +355,21 @@ pub async fn list_indicators(
     authorize(&caller, Action::ReadDirectory)?;
     let listing = list.resolve(&["code", "name", "id"])?;
     let query = query.into_inner();
-    let filter = db::indicators::IndicatorFilter {
+    let mut filter = db::indicators::IndicatorFilter {
         plan_id: plan_id.into_inner(),
         search_key: listing.search_key.clone(),
-        responsible_unit_code: query.responsible_unit,
+        responsible: None,
         parent_id: query.parent_id,
     };
     let page = listing.page.clone();
     let (items, total) = db::run(&state.pool, move |conn| {
         db::plans::require(conn, filter.plan_id)?;
+        filter.responsible = db::succession::with_predecessors(
+            conn,
+            query.responsible_unit,
+            query.include_predecessors,
+        )?
+        .map(db::succession::UnitMatch::codes);
         let (rows, total) = db::indicators::list(conn, &filter, &page)?;
         Ok((respond(rows, conn)?, total))
     })

@@ -14,6 +14,7 @@ pub mod progress;
 pub mod reports;
 pub mod schedules;
 pub mod submissions;
+pub mod succession;
 pub mod tasks;
 pub mod units;
 pub mod users;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(units::create_unit)
                 .service(units::get_unit)
                 .service(units::update_unit)
+                .service(succession::record_succession)
                 .service(plans::list_plans)
                 .service(plans::create_plan)
                 .service(plans::get_plan)

@@ -18,6 +18,7 @@ use crate::domain::appendix::{Aggregation, TargetKind, TargetScope};
 use crate::domain::period::PeriodCode;
 use crate::domain::progress::{evaluate, Goal, IndicatorStatus, PlanYears, YearVerdict};
 use crate::domain::submission::{deadline_for, Schedule};
+use crate::domain::succession::{holders_on, Item};
 use crate::domain::timeliness::{local_date, Timeliness};
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -275,6 +276,7 @@ pub fn indicator_progress(
         ..Default::default()
     };
     let (rows, _) = db::indicators::list(conn, &filter, &page)?;
+    let holders = db::succession::holders_on(conn, plan.id, as_of)?;
     // Parents summing their children: the children's yearly sums, and any direct values
     // that disagree with them.
     let mut children_sums: HashMap<i64, BTreeMap<i32, f64>> = HashMap::new();
@@ -328,7 +330,14 @@ pub fn indicator_progress(
                 baseline: row.baseline_value,
             };
             let progress = evaluate(goal, years, &pairs, as_of);
-            let unit = row.responsible_unit_code.as_deref();
+            // The unit of the day asked about: a later succession's transfer is undone.
+            let unit = holders
+                .holder(
+                    Item::Indicator(row.id),
+                    row.responsible_unit_code.as_deref(),
+                )
+                .map(str::to_owned);
+            let unit = unit.as_deref();
             let due = (years.start..=last_year)
                 .filter(|y| year_due(&schedules, *y, unit, as_of))
                 .count() as i64;
@@ -342,7 +351,7 @@ pub fn indicator_progress(
                 name: row.name,
                 measure_unit: row.measure_unit,
                 parent_id: row.parent_id,
-                responsible_unit_code: row.responsible_unit_code,
+                responsible_unit_code: unit.map(str::to_owned),
                 baseline_value: row.baseline_value,
                 target: Target {
                     kind,
@@ -379,13 +388,13 @@ pub fn indicator_progress(
 pub fn task_summary(
     conn: &mut DbConnection,
     plan_id: i64,
-    lead_unit: Option<&str>,
     as_of: NaiveDate,
 ) -> Result<TaskSummary, ApiError> {
+    let holders = db::succession::holders_on(conn, plan_id, as_of)?;
     let filter = |timeliness: Option<Timeliness>, status: Option<&str>| db::tasks::TaskFilter {
         plan_id,
         search_key: None,
-        lead_unit_code: lead_unit.map(str::to_owned),
+        lead: None,
         status: status.map(str::to_owned),
         timeliness,
         as_of,
@@ -414,7 +423,9 @@ pub fn task_summary(
                 id: t.id,
                 code: t.code,
                 title: t.title,
-                lead_unit_code: t.lead_unit_code,
+                lead_unit_code: holders
+                    .holder(Item::Task(t.id), t.lead_unit_code.as_deref())
+                    .map(str::to_owned),
                 due_date: t.due_date,
                 progress_percent: t.progress_percent,
             })
@@ -434,22 +445,31 @@ pub fn compliance(
         .iter()
         .filter(|s| s.period_type == period.period_type())
         .collect();
+    // The organisation of `as_of`: a unit that had ceased by then owes through its successors,
+    // and a report its predecessor made counts for it.
+    let edges = db::succession::edges(conn)?;
     let mut owed: Vec<String> =
         if matching.is_empty() || matching.iter().any(|s| s.unit_codes.is_none()) {
-            db::progress::responsible_units(conn, plan_id)?
+            db::progress::responsible_units(conn, plan_id, as_of)?
         } else {
             Vec::new()
         };
     for schedule in &matching {
-        owed.extend(schedule.unit_codes.iter().flatten().cloned());
+        for unit in schedule.unit_codes.iter().flatten() {
+            owed.extend(holders_on(unit, as_of, &edges));
+        }
     }
     owed.sort();
     owed.dedup();
-    let deliveries: HashMap<String, db::progress::Delivery> =
-        db::progress::deliveries(conn, plan_id, &period.to_string())?
-            .into_iter()
-            .map(|d| (d.unit_code.clone(), d))
-            .collect();
+    let mut deliveries: HashMap<String, db::progress::Delivery> = HashMap::new();
+    // A unit's own report first, then one a predecessor made.
+    let mut made = db::progress::deliveries(conn, plan_id, &period.to_string())?;
+    made.sort_by_key(|d| !owed.contains(&d.unit_code));
+    for delivery in made {
+        for holder in holders_on(&delivery.unit_code, as_of, &edges) {
+            deliveries.entry(holder).or_insert_with(|| delivery.clone());
+        }
+    }
     let end_of_day = as_of
         .succ_opt()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -519,7 +539,7 @@ pub fn plan_progress(
     basis: Basis,
 ) -> Result<PlanProgress, ApiError> {
     let indicators = indicator_progress(conn, plan, as_of, basis)?;
-    let tasks = task_summary(conn, plan.id, None, as_of)?;
+    let tasks = task_summary(conn, plan.id, as_of)?;
     let schedules = db::schedules::rules(conn, plan.id)?;
     let year = compliance_year(plan, &schedules, as_of);
     let period: PeriodCode = year
@@ -797,6 +817,7 @@ pub async fn get_unit_dashboard(
             open_submissions: Vec::new(),
             upcoming: Vec::new(),
         };
+        let edges = db::succession::edges(conn)?;
         for plan in all_plans(conn, None)? {
             let mine =
                 |i: &IndicatorProgress| i.responsible_unit_code.as_deref() == Some(unit.as_str());
@@ -808,7 +829,10 @@ pub async fn get_unit_dashboard(
             let filter = db::tasks::TaskFilter {
                 plan_id: plan.id,
                 search_key: None,
-                lead_unit_code: Some(unit.clone()),
+                lead: Some(
+                    db::succession::holders_on(conn, plan.id, as_of)?
+                        .unit_match(&unit, Item::task_id),
+                ),
                 status: None,
                 timeliness: None,
                 as_of,
@@ -842,13 +866,14 @@ pub async fn get_unit_dashboard(
             let schedules = db::schedules::rules(conn, plan.id)?;
             let year = as_of.year();
             let owes = (plan.period_start_year..=plan.period_end_year).contains(&year)
-                && db::progress::responsible_units(conn, plan.id)?.contains(&unit);
+                && db::progress::responsible_units(conn, plan.id, as_of)?.contains(&unit);
             let deliveries = db::progress::deliveries(conn, plan.id, &year.to_string())?;
-            if owes
-                && !deliveries
-                    .iter()
-                    .any(|d| d.unit_code == unit && d.first_submitted_at.is_some())
-            {
+            // A report this unit's predecessor made before it ceased counts as this unit's.
+            let delivered = deliveries.iter().any(|d| {
+                d.first_submitted_at.is_some()
+                    && holders_on(&d.unit_code, as_of, &edges).contains(&unit)
+            });
+            if owes && !delivered {
                 dashboard.upcoming.push(OwedReport {
                     plan_id: plan.id,
                     period: year.to_string(),
@@ -869,7 +894,7 @@ pub async fn get_unit_dashboard(
         for status in ["draft", "returned"] {
             let filter = db::submissions::SubmissionFilter {
                 plan_id: None,
-                unit_code: Some(unit.clone()),
+                unit_codes: Some(vec![unit.clone()]),
                 period: None,
                 status: Some(status.into()),
                 late: None,
@@ -978,7 +1003,7 @@ pub async fn get_dashboard(
                     .entry(db::enum_text(&indicator.status))
                     .or_default() += 1;
             }
-            let tasks = task_summary(conn, plan.id, None, as_of)?;
+            let tasks = task_summary(conn, plan.id, as_of)?;
             for (name, n) in [
                 ("not_due", tasks.not_due),
                 ("on_track", tasks.on_track),

@@ -179,7 +179,7 @@ fn build(conn: &mut DbConnection, plan_id: i64, year: i32) -> Result<Consolidate
     let filter = db::tasks::TaskFilter {
         plan_id: plan.id,
         search_key: None,
-        lead_unit_code: None,
+        lead: None,
         status: None,
         timeliness: None,
         as_of,

@@ -237,6 +237,10 @@ pub struct SubmissionQuery {
     pub plan_id: Option<i64>,
     /// Only this unit's submissions.
     pub unit: Option<String>,
+    /// With a unit filter: also the units whose duties passed to that unit (merged into it,
+    /// split or renamed to it), directly or through earlier successions.
+    #[serde(default)]
+    pub include_predecessors: bool,
     /// Only this period: `YYYY`, `YYYY-H1`..`H2`, `YYYY-Q1`..`Q4` or `YYYY-01`..`12`, years
     /// 1900–2200.
     #[param(
@@ -656,9 +660,9 @@ pub async fn list_submissions(
             .parse::<PeriodCode>()
             .map_err(|e| ApiError::invalid("period", e.to_string()))?;
     }
-    let filter = db::submissions::SubmissionFilter {
+    let mut filter = db::submissions::SubmissionFilter {
         plan_id: query.plan_id,
-        unit_code: query.unit,
+        unit_codes: None,
         period: query.period,
         status: query.status.map(|s| enum_text(&s)),
         late: query.late,
@@ -667,6 +671,8 @@ pub async fn list_submissions(
     };
     let page = listing.page.clone();
     let (items, total) = db::run(&state.pool, move |conn| {
+        filter.unit_codes =
+            db::succession::with_predecessors(conn, query.unit, query.include_predecessors)?;
         let (rows, total) = db::submissions::list(conn, &filter, &page)?;
         Ok((respond(conn, rows)?, total))
     })

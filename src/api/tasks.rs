@@ -198,6 +198,10 @@ impl UpdateTaskRequest {
 pub struct TaskQuery {
     /// Only tasks this unit leads.
     pub lead_unit: Option<String>,
+    /// With a unit filter: also the units whose duties passed to that unit (merged into it,
+    /// split or renamed to it), directly or through earlier successions.
+    #[serde(default)]
+    pub include_predecessors: bool,
     pub status: Option<TaskStatus>,
     /// Only tasks of this timeliness on `as_of`.
     pub timeliness: Option<Timeliness>,
@@ -475,10 +479,10 @@ pub async fn list_tasks(
     let listing = list.resolve(&["code", "due_date", "title", "id"])?;
     let query = query.into_inner();
     let as_of = query.as_of.unwrap_or_else(today);
-    let filter = db::tasks::TaskFilter {
+    let mut filter = db::tasks::TaskFilter {
         plan_id: plan_id.into_inner(),
         search_key: listing.search_key.clone(),
-        lead_unit_code: query.lead_unit,
+        lead: None,
         status: query.status.map(|s| enum_text(&s)),
         timeliness: query.timeliness,
         as_of,
@@ -488,6 +492,9 @@ pub async fn list_tasks(
     let page = listing.page.clone();
     let (items, total) = db::run(&state.pool, move |conn| {
         db::plans::require(conn, filter.plan_id)?;
+        filter.lead =
+            db::succession::with_predecessors(conn, query.lead_unit, query.include_predecessors)?
+                .map(db::succession::UnitMatch::codes);
         let (rows, total) = db::tasks::list(conn, &filter, &page)?;
         Ok((respond(rows, filter.as_of, conn)?, total))
     })

@@ -42,14 +42,74 @@ pub struct UnitResponse {
     pub valid_from: Option<NaiveDate>,
     /// Last day it existed (merged, split, renamed); `null` while it exists.
     pub valid_to: Option<NaiveDate>,
-    /// The unit that took over its duties when it ceased.
+    /// The unit that took over all its duties when it ceased (a merge or rename); `null` while
+    /// it exists or after a split. Set by `POST /units/{code}/succession`.
     pub successor_code: Option<String>,
+    /// The units that took over when it ceased, with their shares.
+    pub successors: Vec<SuccessionLink>,
+    /// The units that ceased and passed their duties to it.
+    pub predecessors: Vec<SuccessionLink>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<db::units::UnitRow> for UnitResponse {
-    fn from(row: db::units::UnitRow) -> Self {
+/// The other side of a succession (kế thừa).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SuccessionLink {
+    #[schema(example = "STC")]
+    pub code: String,
+    /// The successor's share of the ceased unit, if recorded.
+    pub share: Option<f64>,
+    /// The first day the successor was responsible.
+    pub effective_on: NaiveDate,
+}
+
+/// Units as answered, with their successions, read in one query for all of them.
+pub fn unit_responses(
+    conn: &mut DbConnection,
+    rows: Vec<db::units::UnitRow>,
+) -> Result<Vec<UnitResponse>, ApiError> {
+    let codes: Vec<&str> = rows.iter().map(|r| r.code.as_str()).collect();
+    let links = db::succession::involving(conn, &codes)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let link = |code: &String, s: &db::succession::SuccessionRow| SuccessionLink {
+                code: code.clone(),
+                share: s.share,
+                effective_on: s.effective_on,
+            };
+            let successors = links
+                .iter()
+                .filter(|s| s.predecessor_code == row.code)
+                .map(|s| link(&s.successor_code, s))
+                .collect();
+            let predecessors = links
+                .iter()
+                .filter(|s| s.successor_code == row.code)
+                .map(|s| link(&s.predecessor_code, s))
+                .collect();
+            UnitResponse::new(row, successors, predecessors)
+        })
+        .collect())
+}
+
+/// One unit as answered.
+pub fn unit_response(
+    conn: &mut DbConnection,
+    row: db::units::UnitRow,
+) -> Result<UnitResponse, ApiError> {
+    unit_responses(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a unit went missing in its answer")))
+}
+
+impl UnitResponse {
+    fn new(
+        row: db::units::UnitRow,
+        successors: Vec<SuccessionLink>,
+        predecessors: Vec<SuccessionLink>,
+    ) -> Self {
         UnitResponse {
             aliases: row.aliases(),
             kind: UnitKind::parse(&row.kind).unwrap_or(UnitKind::External),
@@ -61,6 +121,8 @@ impl From<db::units::UnitRow> for UnitResponse {
             valid_from: row.valid_from,
             valid_to: row.valid_to,
             successor_code: row.successor_code,
+            successors,
+            predecessors,
             created_at: row.created_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
         }
@@ -88,7 +150,6 @@ pub struct CreateUnitRequest {
     pub gov_code: Option<String>,
     pub valid_from: Option<NaiveDate>,
     pub valid_to: Option<NaiveDate>,
-    pub successor_code: Option<String>,
 }
 
 /// Changes to a unit; absent fields stay as they are, `null` clears a nullable one.
@@ -114,9 +175,6 @@ pub struct UpdateUnitRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub valid_to: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>)]
-    pub successor_code: Option<Option<String>>,
 }
 
 /// Filters of the unit list.
@@ -171,25 +229,15 @@ fn validate(conn: &mut DbConnection, data: &mut UnitData) -> Result<(), ApiError
         "parent_code",
         "a unit cannot be its own parent",
     );
-    checks.check(
-        data.successor_code.as_deref() != Some(&data.code),
-        "successor_code",
-        "a unit cannot succeed itself",
-    );
     checks.finish()?;
     let mut checks = Checks::new();
-    for (field, code) in [
-        ("parent_code", &data.parent_code),
-        ("successor_code", &data.successor_code),
-    ] {
-        if let Some(code) = code {
-            let missing = db::units::missing(conn, &[code.as_str()])?;
-            checks.check(
-                missing.is_empty(),
-                field,
-                format!("unit {code} does not exist"),
-            );
-        }
+    if let Some(code) = &data.parent_code {
+        let missing = db::units::missing(conn, &[code.as_str()])?;
+        checks.check(
+            missing.is_empty(),
+            "parent_code",
+            format!("unit {code} does not exist"),
+        );
     }
     if let Some(parent) = &data.parent_code {
         let above = db::units::ancestors(conn, parent)?;
@@ -230,7 +278,8 @@ pub async fn list_units(
     };
     let page = listing.page.clone();
     let (rows, total) = db::run(&state.pool, move |conn| {
-        db::units::list(conn, &filter, &page)
+        let (rows, total) = db::units::list(conn, &filter, &page)?;
+        Ok((unit_responses(conn, rows)?, total))
     })
     .await?;
     Ok(web::Json(Page::of(rows, total, &listing.page)))
@@ -264,7 +313,7 @@ pub async fn create_unit(
         gov_code: r.gov_code,
         valid_from: r.valid_from,
         valid_to: r.valid_to,
-        successor_code: r.successor_code,
+        successor_code: None,
     };
     let actor = caller.actor();
     let row = db::transaction(&state.pool, move |conn| {
@@ -284,12 +333,12 @@ pub async fn create_unit(
             &row.code,
             serde_json::json!({"name": row.name}),
         )?;
-        Ok(row)
+        unit_response(conn, row)
     })
     .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/units/{}", row.code)))
-        .json(UnitResponse::from(row)))
+        .json(row))
 }
 
 /// One unit.
@@ -308,15 +357,19 @@ pub async fn get_unit(
     let code = code.into_inner();
     let row = db::run(&state.pool, {
         let code = code.clone();
-        move |conn| db::units::find(conn, &code)
+        move |conn| match db::units::find(conn, &code)? {
+            Some(row) => Ok(Some(unit_response(conn, row)?)),
+            None => Ok(None),
+        }
     })
     .await?
     .ok_or_else(|| ApiError::not_found(format!("unit {code}")))?;
-    Ok(web::Json(row.into()))
+    Ok(web::Json(row))
 }
 
-/// Changes a unit. The code is permanent; to record that a unit ceased, set `valid_to` and
-/// `successor_code`.
+/// Changes a unit. The code is permanent. To record that a unit ceased and who took over,
+/// use `POST /units/{code}/succession`, which also moves its responsibilities; `valid_to`
+/// alone records that it ceased without a successor.
 #[utoipa::path(
     tag = "units",
     params(("code" = String, Path, description = "The unit code", example = "SKHDT-DKKD")),
@@ -352,7 +405,6 @@ pub async fn update_unit(
         data.gov_code = r.gov_code.unwrap_or(data.gov_code);
         data.valid_from = r.valid_from.unwrap_or(data.valid_from);
         data.valid_to = r.valid_to.unwrap_or(data.valid_to);
-        data.successor_code = r.successor_code.unwrap_or(data.successor_code);
         validate(conn, &mut data)?;
         let row = db::units::update(conn, &data)?;
         db::audit::record(
@@ -363,8 +415,8 @@ pub async fn update_unit(
             &row.code,
             serde_json::json!({"name": row.name}),
         )?;
-        Ok(row)
+        unit_response(conn, row)
     })
     .await?;
-    Ok(web::Json(row.into()))
+    Ok(web::Json(row))
 }

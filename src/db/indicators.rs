@@ -86,7 +86,7 @@ pub struct ChildTotals {
 pub struct IndicatorFilter {
     pub plan_id: i64,
     pub search_key: Option<String>,
-    pub responsible_unit_code: Option<String>,
+    pub responsible: Option<super::succession::UnitMatch>,
     pub parent_id: Option<i64>,
 }
 
@@ -180,8 +180,13 @@ fn filtered<'a>(filter: &'a IndicatorFilter) -> indicators::BoxedQuery<'a, Db> {
                 .escape('\\'),
         );
     }
-    if let Some(unit) = &filter.responsible_unit_code {
-        query = query.filter(indicators::responsible_unit_code.eq(unit));
+    if let Some(unit) = &filter.responsible {
+        query = query.filter(
+            indicators::responsible_unit_code
+                .eq_any(&unit.codes)
+                .and(indicators::id.ne_all(&unit.moved_out))
+                .or(indicators::id.eq_any(&unit.moved_in)),
+        );
     }
     if let Some(parent) = filter.parent_id {
         query = query.filter(indicators::parent_id.eq(parent));

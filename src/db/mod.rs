@@ -10,6 +10,7 @@ pub mod progress;
 pub mod schedules;
 pub mod schema;
 pub mod submissions;
+pub mod succession;
 pub mod tasks;
 pub mod units;
 pub mod users;

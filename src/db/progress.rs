@@ -1,12 +1,13 @@
 //! The aggregations behind progress, compliance and reports, computed by the database: the
 //! yearly totals of accepted values per indicator, never the individual value rows.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::{count_star, max, sum};
 use diesel::prelude::*;
 
 use super::schema::{indicators, submission_values, submissions, tasks, units};
 use super::DbConnection;
+use crate::domain::succession::Item;
 use crate::error::ApiError;
 
 /// The reported total of one indicator for one period and kind of value.
@@ -137,21 +138,29 @@ pub fn indicator_series(
     Ok(totals(rows))
 }
 
-/// The units with a responsibility in the plan: reporting an indicator or leading a task.
-pub fn responsible_units(conn: &mut DbConnection, plan_id: i64) -> Result<Vec<String>, ApiError> {
-    let mut units: Vec<String> = indicators::table
+/// The units with a responsibility in the plan on `day`: reporting an indicator or leading a
+/// task, as the organisation was that day.
+pub fn responsible_units(
+    conn: &mut DbConnection,
+    plan_id: i64,
+    day: NaiveDate,
+) -> Result<Vec<String>, ApiError> {
+    let indicators: Vec<(i64, Option<String>)> = indicators::table
         .filter(indicators::plan_id.eq(plan_id))
-        .filter(indicators::responsible_unit_code.is_not_null())
-        .select(indicators::responsible_unit_code.assume_not_null())
-        .distinct()
+        .select((indicators::id, indicators::responsible_unit_code))
         .load(conn)?;
-    let leads: Vec<String> = tasks::table
+    let leads: Vec<(i64, Option<String>)> = tasks::table
         .filter(tasks::plan_id.eq(plan_id))
-        .filter(tasks::lead_unit_code.is_not_null())
-        .select(tasks::lead_unit_code.assume_not_null())
-        .distinct()
+        .select((tasks::id, tasks::lead_unit_code))
         .load(conn)?;
-    units.extend(leads);
+    let holders = super::succession::holders_on(conn, plan_id, day)?;
+    let items = indicators
+        .into_iter()
+        .map(|(id, unit)| (Item::Indicator(id), unit))
+        .chain(leads.into_iter().map(|(id, unit)| (Item::Task(id), unit)));
+    let mut units: Vec<String> = items
+        .filter_map(|(item, unit)| holders.holder(item, unit.as_deref()).map(str::to_owned))
+        .collect();
     units.sort();
     units.dedup();
     Ok(units)

@@ -221,6 +221,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    unit_successions (id) {
+        id -> BigInt,
+        predecessor_code -> Text,
+        successor_code -> Text,
+        share -> Nullable<Double>,
+        effective_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    responsibility_transfers (id) {
+        id -> BigInt,
+        succession_of -> Text,
+        plan_id -> BigInt,
+        indicator_id -> Nullable<BigInt>,
+        task_id -> Nullable<BigInt>,
+        from_unit_code -> Text,
+        to_unit_code -> Text,
+        effective_on -> Date,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> units (unit_code));
 diesel::joinable!(indicators -> plans (plan_id));
 diesel::joinable!(tasks -> plans (plan_id));
@@ -250,7 +275,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_values,
     submission_task_updates,
     submission_versions,
-    idempotency_keys
+    idempotency_keys,
+    unit_successions,
+    responsibility_transfers
 );
 
 // Columns grouped together by the progress and series aggregations.

@@ -122,7 +122,8 @@ pub struct Visibility {
 #[derive(Debug, Clone)]
 pub struct SubmissionFilter {
     pub plan_id: Option<i64>,
-    pub unit_code: Option<String>,
+    /// Only submissions made by one of these units.
+    pub unit_codes: Option<Vec<String>>,
     pub period: Option<String>,
     pub status: Option<String>,
     /// With `now`: only late (`true`) or not late (`false`) submissions.
@@ -172,8 +173,8 @@ fn filtered<'a>(filter: &'a SubmissionFilter) -> submissions::BoxedQuery<'a, Db>
     if let Some(plan) = filter.plan_id {
         query = query.filter(submissions::plan_id.eq(plan));
     }
-    if let Some(unit) = &filter.unit_code {
-        query = query.filter(submissions::unit_code.eq(unit));
+    if let Some(units) = &filter.unit_codes {
+        query = query.filter(submissions::unit_code.eq_any(units));
     }
     if let Some(period) = &filter.period {
         query = query.filter(submissions::period.eq(period));

@@ -99,7 +99,7 @@ pub struct ExtensionRow {
 pub struct TaskFilter {
     pub plan_id: i64,
     pub search_key: Option<String>,
-    pub lead_unit_code: Option<String>,
+    pub lead: Option<super::succession::UnitMatch>,
     pub status: Option<String>,
     /// With `as_of`: only tasks of this timeliness on that day.
     pub timeliness: Option<Timeliness>,
@@ -151,8 +151,13 @@ fn filtered<'a>(filter: &'a TaskFilter) -> tasks::BoxedQuery<'a, Db> {
                 .escape('\\'),
         );
     }
-    if let Some(unit) = &filter.lead_unit_code {
-        query = query.filter(tasks::lead_unit_code.eq(unit));
+    if let Some(unit) = &filter.lead {
+        query = query.filter(
+            tasks::lead_unit_code
+                .eq_any(&unit.codes)
+                .and(tasks::id.ne_all(&unit.moved_out))
+                .or(tasks::id.eq_any(&unit.moved_in)),
+        );
     }
     if let Some(status) = &filter.status {
         query = query.filter(tasks::status.eq(status));

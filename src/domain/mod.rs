@@ -6,6 +6,7 @@ pub mod period;
 pub mod progress;
 pub mod role;
 pub mod submission;
+pub mod succession;
 pub mod text;
 pub mod timeliness;
 pub mod unit;

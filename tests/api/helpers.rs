@@ -13,6 +13,8 @@ use serde_json::Value;
 
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-42";
 pub const ADMIN_PASSWORD: &str = "Bootstrap-root-2025";
+/// The audit rows the demo data starts with: its two successions of 2025.
+pub const DEMO_AUDIT_ROWS: i64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(pg_tests), allow(dead_code))]

@@ -15,6 +15,7 @@ mod plans;
 mod processes;
 mod progress;
 mod submissions;
+mod succession;
 mod synthetic;
 mod tasks;
 mod units;

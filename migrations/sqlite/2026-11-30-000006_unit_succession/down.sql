@@ -1,0 +1,2 @@
+DROP TABLE responsibility_transfers;
+DROP TABLE unit_successions;
