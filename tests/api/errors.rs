@@ -59,7 +59,7 @@ backend_tests! { spawn_app;
 
     async fn oversized_body_is_413(app) {
         let token = app.token("admin").await;
-        let huge = json!({"code": "X", "name": "a".repeat(70_000), "kind": "internal"});
+        let huge = json!({"code": "X", "name": "a".repeat(300_000), "kind": "internal"});
         app.post("/api/v1/units", &token, &huge).await.problem(413);
         assert_eq!(app.count("units"), 0);
     }

@@ -82,7 +82,7 @@ pub fn settings_with(database_url: &str, extra: &[(&str, &str)]) -> Settings {
         ("DB_TIMEOUT_SECS", "2"),
         ("DB_POOL_SIZE", "4"),
         ("WORKERS", "1"),
-        ("MAX_BODY_BYTES", "65536"),
+        ("MAX_BODY_BYTES", "262144"),
         ("SHUTDOWN_TIMEOUT_SECS", "1"),
     ]
     .into_iter()

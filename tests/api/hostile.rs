@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Answer, TestApp};
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 14] = [
     "units",
     "users",
     "plans",
@@ -20,6 +20,8 @@ const TABLES: [&str; 12] = [
     "submission_task_updates",
     "idempotency_keys",
     "audit_log",
+    "unit_successions",
+    "responsibility_transfers",
 ];
 
 fn counts(app: &TestApp) -> Vec<i64> {
@@ -54,6 +56,7 @@ backend_tests! { spawn_demo_app;
         let endpoints: Vec<(Method, String)> = vec![
             (Method::POST, "/api/v1/units".into()),
             (Method::PATCH, "/api/v1/units/STC".into()),
+            (Method::POST, "/api/v1/units/SKHDT-DKKD/succession".into()),
             (Method::POST, "/api/v1/users".into()),
             (Method::PATCH, "/api/v1/users/2".into()),
             (Method::POST, "/api/v1/plans".into()),
@@ -66,7 +69,8 @@ backend_tests! { spawn_demo_app;
             (Method::PUT, format!("/api/v1/plans/{plan}/schedules")),
             (Method::POST, format!("/api/v1/plans/{plan}/submissions")),
         ];
-        let long = "ạ".repeat(20_000);
+        // 100 000 characters: within the body limit, far over every field's documented maximum.
+        let long = "a".repeat(100_000);
         let bodies: Vec<(&str, Vec<u8>)> = vec![
             ("malformed", b"{\"code\": ".to_vec()),
             ("truncated", b"{\"name\": \"Phong".to_vec()),
@@ -80,7 +84,9 @@ backend_tests! { spawn_demo_app;
             ("NUL bytes", json!({"name": "a\u{0}b", "title": "a\u{0}b", "reason": "a\u{0}b", "full_name": "a\u{0}b", "code": "A\u{0}"}).to_string().into_bytes()),
             ("injection", json!({"code": "X'; DROP TABLE units;--", "name": "'; DROP TABLE plans;--", "username": "a'--", "unit_code": "' OR 1=1 --", "period": "2024' --"}).to_string().into_bytes()),
             ("path traversal", json!({"code": "../../etc/passwd", "unit_code": "../SKHDT"}).to_string().into_bytes()),
-            ("long strings", json!({"code": long, "name": long, "title": long, "full_name": long}).to_string().into_bytes()),
+            ("100 000-character code", json!({"code": long, "username": long}).to_string().into_bytes()),
+            ("100 000-character names", json!({"name": long, "title": long}).to_string().into_bytes()),
+            ("100 000-character text", json!({"full_name": long, "reason": long, "difficulties": long}).to_string().into_bytes()),
             ("invalid dates", json!({"issued_on": "2023-02-30", "due_date": "2023-02-30", "new_due_date": "2023-13-01", "valid_from": "30/02/2023", "completed_on": "2023-02-29"}).to_string().into_bytes()),
             ("negative counts", json!({"unit_code": "SKHDT-DKKD", "period": "2023", "progress_percent": -5, "indicator_values": [{"indicator_id": indicator, "value": -3, "kind": "actual"}]}).to_string().into_bytes()),
             ("another plan's id", json!({"unit_code": "SKHDT-DKKD", "period": "2023", "parent_id": foreign, "indicator_values": [{"indicator_id": foreign, "value": 1, "kind": "actual"}]}).to_string().into_bytes()),
@@ -96,7 +102,7 @@ backend_tests! { spawn_demo_app;
                 }
             }
         }
-        let oversized = vec![b' '; 70_000];
+        let oversized = vec![b' '; 300_000];
         for (method, path) in &endpoints {
             raw(&app, method.clone(), path, &admin, oversized.clone()).await.problem(413);
         }
