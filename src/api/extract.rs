@@ -8,6 +8,7 @@ use actix_web::error::{PathError, PayloadError, QueryPayloadError};
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use serde::de::DeserializeOwned;
 
+use super::strict::Strict;
 use crate::error::{ApiError, FieldError};
 
 /// A JSON request body. Unlike `web::Json`, a failure names the offending field (`basis[0].date`)
@@ -55,33 +56,24 @@ fn payload_error(error: &actix_web::Error, limit: usize) -> ApiError {
     }
 }
 
-/// Parses `bytes` as a `T`, naming the field that failed.
-///
-/// Every request body of the API is a JSON object. serde would also read a struct from an
-/// array of its fields in order (`[null, null]` is a valid all-optional PATCH body to it), which
-/// the contract does not allow, so a top-level array is refused first.
+/// Parses `bytes` as a `T`, naming the field that failed. Every struct, the body itself
+/// included, must be a JSON object: see [`Strict`].
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(
-            match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
-                Ok(_) => ApiError::Validation(vec![FieldError::new(
-                    "body",
-                    "must be a JSON object, not an array",
-                )]),
-                Err(e) => ApiError::BadRequest {
-                    detail: format!("the request body is not valid JSON: {e}"),
-                    errors: vec![],
-                },
-            },
-        );
-    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value = serde_path_to_error::deserialize(Strict(&mut deserializer)).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." { "body".to_owned() } else { path };
         let inner = e.into_inner();
         let error = FieldError::new(field, inner.to_string());
-        if inner.is_data() {
+        // A content error found before the end (a struct refused at its opening `[`) still
+        // answers 400 when the body is not JSON at all.
+        let syntax = serde_json::from_slice::<serde::de::IgnoredAny>(bytes).err();
+        if let (true, Some(syntax)) = (inner.is_data(), &syntax) {
+            ApiError::BadRequest {
+                detail: format!("the request body is not valid JSON: {syntax}"),
+                errors: vec![],
+            }
+        } else if inner.is_data() {
             ApiError::Validation(vec![error])
         } else {
             ApiError::BadRequest {

@@ -13,6 +13,7 @@ pub mod plans;
 pub mod progress;
 pub mod reports;
 pub mod schedules;
+pub mod strict;
 pub mod submissions;
 pub mod succession;
 pub mod tasks;
