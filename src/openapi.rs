@@ -74,7 +74,33 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(Method, &mut Operati
 }
 
 /// Adds the bearer requirement and the applicable standard error responses to every operation.
+/// utoipa puts a handler's first doc paragraph in `summary`, which clients show as a one-line
+/// title: the summary keeps its first sentence, and the paragraph becomes the description.
+fn split_summary(op: &mut Operation) {
+    if op
+        .description
+        .as_deref()
+        .is_some_and(|d| !d.trim().is_empty())
+    {
+        return;
+    }
+    if let Some(text) = op.summary.take() {
+        op.summary = Some(first_sentence(&text));
+        op.description = Some(text);
+    }
+}
+
+fn first_sentence(text: &str) -> String {
+    let end = text
+        .find(". ")
+        .or_else(|| text.find('\n'))
+        .unwrap_or(text.len());
+    text[..end].trim_end_matches('.').trim().to_owned()
+}
+
 fn finish(mut api: OpenApi) -> OpenApi {
+    // Relative to wherever the document is served, so generated clients need no host baked in.
+    api.servers = Some(vec![utoipa::openapi::Server::new("/")]);
     let components = api.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         BEARER,
@@ -104,6 +130,7 @@ fn finish(mut api: OpenApi) -> OpenApi {
         let public = PUBLIC.contains(&path.as_str());
         let has_path_params = path.contains('{');
         for (method, op) in operations(item) {
+            split_summary(op);
             let has_body = op.request_body.is_some();
             if !public {
                 op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
@@ -227,6 +254,17 @@ mod tests {
         let mut dangling = Vec::new();
         walk(&doc, &doc, &mut dangling);
         assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+    }
+
+    #[test]
+    fn summaries_are_first_sentences() {
+        assert_eq!(
+            first_sentence("Lists units. Sortable by `code`."),
+            "Lists units"
+        );
+        assert_eq!(first_sentence("One unit."), "One unit");
+        assert_eq!(first_sentence("Two lines\nsecond"), "Two lines");
+        assert_eq!(first_sentence(""), "");
     }
 
     #[test]

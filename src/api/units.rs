@@ -374,7 +374,10 @@ pub async fn get_unit(
     tag = "units",
     params(("code" = String, Path, description = "The unit code", example = "SKHDT-DKKD")),
     request_body = UpdateUnitRequest,
-    responses((status = 200, description = "The changed unit", body = UnitResponse))
+    responses(
+        (status = 200, description = "The changed unit", body = UnitResponse),
+        (status = 409, description = "The electronic agency code is taken, or `valid_to` would change the last day a succession fixed", body = crate::error::Problem, content_type = "application/problem+json")
+    )
 )]
 #[patch("/units/{code}")]
 pub async fn update_unit(
@@ -404,7 +407,19 @@ pub async fn update_unit(
         data.parent_code = r.parent_code.unwrap_or(data.parent_code);
         data.gov_code = r.gov_code.unwrap_or(data.gov_code);
         data.valid_from = r.valid_from.unwrap_or(data.valid_from);
-        data.valid_to = r.valid_to.unwrap_or(data.valid_to);
+        if let Some(valid_to) = r.valid_to {
+            // A succession fixed the last day; changing it would contradict the transfers.
+            let ceased_by_succession = db::succession::involving(conn, &[code.as_str()])?
+                .iter()
+                .any(|s| s.predecessor_code == code);
+            if ceased_by_succession && valid_to != data.valid_to {
+                return Err(ApiError::Conflict {
+                    detail: format!("unit {code} ceased by a succession; its valid_to is fixed"),
+                    existing: Some(format!("/api/v1/units/{code}")),
+                });
+            }
+            data.valid_to = valid_to;
+        }
         validate(conn, &mut data)?;
         let row = db::units::update(conn, &data)?;
         db::audit::record(

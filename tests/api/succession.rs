@@ -183,6 +183,8 @@ backend_tests! {
 
         let again = app.post("/api/v1/units/SKHDT-DKKD/succession", &admin, &merge).await;
         again.problem(409);
+        app.patch("/api/v1/units/SKHDT-DKKD", &admin, &json!({"valid_to": null})).await.problem(409);
+        assert_eq!(app.patch("/api/v1/units/SKHDT-DKKD", &admin, &json!({"short_name": "ĐKKD (cũ)"})).await.status, 200);
     }
 
     async fn a_split_needs_an_assignment_for_every_item(app) {
