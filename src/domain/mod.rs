@@ -10,3 +10,4 @@ pub mod text;
 pub mod timeliness;
 pub mod unit;
 pub mod validate;
+pub mod webhook;
