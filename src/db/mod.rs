@@ -5,6 +5,8 @@ pub mod audit;
 pub mod idempotency;
 pub mod import;
 pub mod indicators;
+pub mod outbox;
+pub mod overdue;
 pub mod plans;
 pub mod progress;
 pub mod schedules;
@@ -13,6 +15,7 @@ pub mod submissions;
 pub mod tasks;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
