@@ -17,6 +17,7 @@ pub mod submissions;
 pub mod tasks;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
@@ -72,6 +73,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tasks::update_task)
                 .service(tasks::delete_task)
                 .service(tasks::create_extension)
-                .service(tasks::list_extensions),
+                .service(tasks::list_extensions)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::create_webhook)
+                .service(webhooks::get_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::list_deliveries),
         );
 }
