@@ -19,3 +19,4 @@ mod synthetic;
 mod tasks;
 mod units;
 mod users;
+mod webhooks;
