@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Answer, TestApp};
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 16] = [
     "units",
     "users",
     "plans",
@@ -20,6 +20,10 @@ const TABLES: [&str; 12] = [
     "submission_task_updates",
     "idempotency_keys",
     "audit_log",
+    "webhooks",
+    "webhook_events",
+    "outbox_events",
+    "webhook_deliveries",
 ];
 
 fn counts(app: &TestApp) -> Vec<i64> {
@@ -65,6 +69,7 @@ backend_tests! { spawn_demo_app;
             (Method::POST, format!("/api/v1/tasks/{task}/extensions")),
             (Method::PUT, format!("/api/v1/plans/{plan}/schedules")),
             (Method::POST, format!("/api/v1/plans/{plan}/submissions")),
+            (Method::POST, "/api/v1/webhooks".into()),
         ];
         let long = "ạ".repeat(20_000);
         let bodies: Vec<(&str, Vec<u8>)> = vec![
