@@ -59,7 +59,7 @@ pub struct CreatedWebhookResponse {
     #[serde(flatten)]
     pub webhook: WebhookResponse,
     /// The key of the `X-Signature` HMAC: the one given, or a generated one.
-    #[schema(example = "whsec_5f2c0b1e9a7d4c3b8e6f1a2d3c4b5a69")]
+    #[schema(example = "whsec_5f2c0b1e9a7d4c3b8e6f1a2d3c4b5a695f2c0b1e9a7d4c3b8e6f1a2d3c4b5a69")]
     pub secret: String,
 }
 

@@ -318,6 +318,16 @@ pub fn contains_pattern(needle: &str) -> String {
     pattern
 }
 
+/// A migrated SQLite database in a temporary folder (removed with the folder), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_database() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = DatabaseUrl::parse(&dir.path().join("test.db").display().to_string());
+    let pool = build_pool(&url, 2, Duration::from_secs(5)).expect("a pool");
+    run_migrations(&mut pool.get().expect("a connection")).expect("migrations");
+    (dir, pool)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

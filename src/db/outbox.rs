@@ -95,14 +95,6 @@ mod tests {
     use super::*;
     use crate::db::schema::{outbox_events, webhook_deliveries, webhook_events, webhooks};
 
-    fn database() -> (tempfile::TempDir, super::super::Pool) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = super::super::DatabaseUrl::parse(&dir.path().join("t.db").display().to_string());
-        let pool = super::super::build_pool(&url, 1, std::time::Duration::from_secs(5)).unwrap();
-        super::super::run_migrations(&mut pool.get().unwrap()).unwrap();
-        (dir, pool)
-    }
-
     fn counts(conn: &mut DbConnection) -> (i64, i64) {
         (
             outbox_events::table.count().get_result(conn).unwrap(),
@@ -112,7 +104,7 @@ mod tests {
 
     #[test]
     fn an_event_lands_with_its_transaction_or_not_at_all() {
-        let (_dir, pool) = database();
+        let (_dir, pool) = super::super::test_database();
         let conn = &mut pool.get().unwrap();
         diesel::insert_into(webhooks::table)
             .values((

@@ -13,7 +13,12 @@ use utoipa::ToSchema;
 use super::period::{deadline_instant, PeriodCode};
 use super::submission::{Schedule, SubmissionStatus};
 
-/// An event a webhook can subscribe to.
+/// An event a webhook can subscribe to: `submission.submitted`, `submission.accepted`,
+/// `submission.returned` (also when an accepted report is reopened) as a report moves through
+/// review; `submission.overdue` once per plan, unit and period whose report was not submitted
+/// by its deadline; `task.overdue` once per task and deadline in force (after approved
+/// extensions) that passed before completion; `task.completed` when a task gets its
+/// completion date; `plan.updated` when a plan's fields change or its tables are imported.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]

@@ -100,9 +100,14 @@ async fn deliver_due(
     if !db::run(pool, move |conn| db::webhooks::any_due(conn, now)).await? {
         return Ok(0);
     }
-    let lease = TimeDelta::from_std(settings.timeout.saturating_mul(2) + LEASE_MARGIN)
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let lease_until = now + lease;
+    let lease_until = TimeDelta::from_std(settings.timeout.saturating_mul(2) + LEASE_MARGIN)
+        .ok()
+        .and_then(|lease| now.checked_add_signed(lease))
+        .ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!(
+                "WEBHOOK_TIMEOUT_MS is too large for a lease"
+            ))
+        })?;
     let claimed = db::run(pool, move |conn| {
         db::webhooks::claim_due(conn, now, lease_until, BATCH)
     })
@@ -206,5 +211,104 @@ async fn attempt(client: &reqwest::Client, delivery: &Claimed, retry: &RetryPoli
             next_attempt_at,
         },
         None => Outcome::Failed { http_status, error },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(window: Duration) -> WebhookSettings {
+        WebhookSettings {
+            allow_http: true,
+            poll_interval: Duration::from_millis(10),
+            timeout: Duration::from_secs(2),
+            retry: RetryPolicy {
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(10),
+                window,
+            },
+            overdue_scan_interval: Duration::from_secs(3600),
+            overdue_lookback_days: 7,
+        }
+    }
+
+    /// An unreachable receiver: retried while the window lasts, then marked failed with the
+    /// cause in the log.
+    #[tokio::test]
+    async fn a_delivery_fails_for_good_when_the_window_is_over() {
+        let (_dir, pool) = db::test_database();
+        // A port nothing listens on: bound, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let webhook = db::webhooks::WebhookRow {
+            id: 0,
+            url: format!("http://127.0.0.1:{port}/hooks"),
+            secret: "0123456789abcdef".into(),
+            plan_id: None,
+            description: None,
+            created_by_user_id: None,
+            created_at: db::now(),
+        };
+        let mut conn = pool.get().unwrap();
+        let webhook = db::webhooks::insert(&mut conn, &webhook, &[EventType::PlanUpdated]).unwrap();
+        db::outbox::enqueue(
+            &mut conn,
+            EventType::PlanUpdated,
+            None,
+            Some(1),
+            serde_json::json!({}),
+        )
+        .unwrap();
+        let client = reqwest::Client::new();
+        let page = db::PageRequest {
+            limit: 10,
+            offset: 0,
+            sort: "id",
+            descending: false,
+        };
+        let log = |conn: &mut db::DbConnection| {
+            db::webhooks::deliveries(conn, webhook.row.id, None, &page)
+                .unwrap()
+                .0
+                .remove(0)
+        };
+
+        let within_window = settings(Duration::from_secs(3600));
+        assert_eq!(
+            deliver_due(&pool, &client, &within_window).await.unwrap(),
+            1
+        );
+        let retried = log(&mut conn);
+        assert_eq!((retried.status.as_str(), retried.attempts), ("pending", 1));
+        assert!(retried.last_error.is_some() && retried.last_http_status.is_none());
+        // Not due again until the backoff has passed.
+        assert_eq!(
+            deliver_due(&pool, &client, &within_window).await.unwrap(),
+            0
+        );
+
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(
+            deliver_due(&pool, &client, &settings(Duration::ZERO))
+                .await
+                .unwrap(),
+            1
+        );
+        let failed = log(&mut conn);
+        assert_eq!((failed.status.as_str(), failed.attempts), ("failed", 2));
+        assert!(
+            failed
+                .last_error
+                .is_some_and(|e| !e.contains(&port.to_string())),
+            "no URL in the log"
+        );
+        assert_eq!(
+            deliver_due(&pool, &client, &within_window).await.unwrap(),
+            0,
+            "failed is final"
+        );
     }
 }
