@@ -329,6 +329,12 @@ backend_tests! { spawn_webhook_app;
         let planner = app.token("planner.thqh").await;
         let (webhook, _) = subscribe(&app, &admin, &receiver.url, &["plan.updated"]).await;
         let plan = app.create_plan(&planner, "1148-hooks").await;
+        // A webhook limited to another plan hears nothing of this one.
+        let other_plan = demo_plan(&app, &planner).await;
+        let elsewhere = app.post("/api/v1/webhooks", &admin,
+            &json!({"url": receiver.url, "events": ["plan.updated"], "plan_id": other_plan})).await;
+        assert_eq!(elsewhere.body["plan_id"], other_plan);
+        let elsewhere = elsewhere.body["id"].as_i64().unwrap();
         let tasks = [("tasks", crate::imports::TASKS.as_bytes().to_vec())];
         let before = app.count("outbox_events");
         let dry = crate::imports::upload(&app, &planner, plan, "?dry_run=true", &tasks).await;
@@ -341,6 +347,7 @@ backend_tests! { spawn_webhook_app;
         assert_eq!((payload["type"].as_str(), payload["data"]["source"].as_str()), (Some("plan.updated"), Some("import")));
         assert_eq!(payload["data"]["plan_id"], plan);
         all_delivered(&app, &admin, webhook, 1).await;
+        assert_eq!(deliveries(&app, &admin, elsewhere).await["total"], 0);
         receiver.stop().await;
     }
 
