@@ -5,6 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::db::DatabaseUrl;
+use crate::domain::webhook::RetryPolicy;
 
 const DEFAULT_SQLITE_PATH: &str = "./data/plan-tracker.db";
 
@@ -27,6 +28,23 @@ pub struct Settings {
     pub bootstrap_admin_password: Option<String>,
     pub log_format: LogFormat,
     pub workers: usize,
+    pub webhooks: WebhookSettings,
+}
+
+/// How webhooks are delivered and overdue events raised.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Accept `http://` targets (development and tests); otherwise only `https://`.
+    pub allow_http: bool,
+    /// How often the worker looks for due deliveries when idle.
+    pub poll_interval: Duration,
+    /// The longest one delivery attempt may take.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+    /// How often overdue tasks and missing reports are looked for.
+    pub overdue_scan_interval: Duration,
+    /// How far back a passed deadline still raises its overdue event.
+    pub overdue_lookback_days: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -41,6 +59,7 @@ impl std::fmt::Debug for Settings {
             .field("token_ttl", &self.token_ttl)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cors_origins", &self.cors_origins)
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +97,28 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(other) => bail!("LOG_FORMAT must be json or pretty, got {other:?}"),
         };
+        let flag = |name: &str| -> anyhow::Result<bool> {
+            match get(name).as_deref().map(str::trim) {
+                None | Some("false" | "0") => Ok(false),
+                Some("true" | "1") => Ok(true),
+                Some(other) => bail!("{name} must be true or false, got {other:?}"),
+            }
+        };
+        let millis = |name: &str, default: u64| -> anyhow::Result<Duration> {
+            Ok(Duration::from_millis(number(name, default)?.max(1)))
+        };
+        let webhooks = WebhookSettings {
+            allow_http: flag("WEBHOOK_ALLOW_HTTP")?,
+            poll_interval: millis("WEBHOOK_POLL_MS", 1000)?,
+            timeout: millis("WEBHOOK_TIMEOUT_MS", 10_000)?,
+            retry: RetryPolicy {
+                base: millis("WEBHOOK_BACKOFF_BASE_MS", 30_000)?,
+                cap: millis("WEBHOOK_BACKOFF_MAX_MS", 3_600_000)?,
+                window: Duration::from_secs(number("WEBHOOK_RETRY_WINDOW_SECS", 86_400)?),
+            },
+            overdue_scan_interval: millis("WEBHOOK_OVERDUE_SCAN_MS", 60_000)?,
+            overdue_lookback_days: u32::try_from(number("WEBHOOK_OVERDUE_LOOKBACK_DAYS", 7)?)?,
+        };
         let max_body_bytes = usize::try_from(number("MAX_BODY_BYTES", 1024 * 1024)?)?;
         if max_body_bytes < 1024 {
             bail!("MAX_BODY_BYTES must be at least 1024");
@@ -108,6 +149,7 @@ impl Settings {
             bootstrap_admin_password: get("BOOTSTRAP_ADMIN_PASSWORD"),
             log_format,
             workers: usize::try_from(number("WORKERS", 0)?)?,
+            webhooks,
         })
     }
 }
@@ -141,6 +183,8 @@ mod tests {
         );
         assert_eq!(s.max_body_bytes, 1024 * 1024);
         assert!(s.jwt_secret.is_none());
+        assert!(!s.webhooks.allow_http);
+        assert_eq!(s.webhooks.retry.window, Duration::from_secs(86_400));
     }
 
     #[test]
@@ -148,6 +192,8 @@ mod tests {
         assert!(settings(&[("JWT_SECRET", "short")]).is_err());
         assert!(settings(&[("MAX_BODY_BYTES", "lots")]).is_err());
         assert!(settings(&[("LOG_FORMAT", "xml")]).is_err());
+        assert!(settings(&[("WEBHOOK_ALLOW_HTTP", "yes")]).is_err());
+        assert!(settings(&[("WEBHOOK_POLL_MS", "soon")]).is_err());
     }
 
     #[test]

@@ -14,3 +14,4 @@ pub mod openapi;
 pub mod startup;
 pub mod synthetic;
 pub mod telemetry;
+pub mod webhooks;

@@ -27,6 +27,7 @@ use crate::error::PROBLEM_JSON;
         (name = "tasks", description = "Tasks (nhiệm vụ) of a plan: lead unit (chủ trì), coordinating units (phối hợp), deadline (thời gian hoàn thành), output document (hình thức văn bản), deciding authority (cấp quyết định), progress and timeliness, deadline extensions (gia hạn)."),
         (name = "submissions", description = "Submissions (báo cáo): each unit's periodic report on a plan (indicator values, task progress, narrative), reviewed by the plan's consolidating unit (đơn vị tổng hợp); reporting schedules and deadlines."),
         (name = "progress", description = "Aggregates for leadership and the portal: progress against targets (tiến độ thực hiện chỉ tiêu), task timeliness, reporting compliance (tình hình báo cáo), dashboards, the consolidated report (báo cáo tổng hợp)."),
+        (name = "webhooks", description = "Webhooks: the service POSTs signed JSON events (`EventPayload`) about submissions, tasks and plans to subscribers such as the provincial portal, with retries and a delivery log. Admin only."),
         (name = "audit", description = "The append-only audit trail (nhật ký thay đổi)."),
         (name = "operations", description = "Probes for orchestration and monitoring.")
     ),
@@ -35,7 +36,8 @@ use crate::error::PROBLEM_JSON;
         crate::error::Problem,
         crate::error::FieldError,
         crate::api::reports::ReportFormat,
-        crate::api::progress::SeriesBy
+        crate::api::progress::SeriesBy,
+        crate::domain::webhook::EventPayload
     ))
 )]
 struct ApiDoc;

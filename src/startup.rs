@@ -19,6 +19,7 @@ use crate::config::Settings;
 use crate::db::{self, Pool};
 use crate::error::ApiError;
 use crate::openapi::{self, MethodTable};
+use crate::webhooks::worker::Worker;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -32,6 +33,8 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    pool: Pool,
+    settings: Settings,
 }
 
 impl Application {
@@ -47,17 +50,27 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .with_context(|| format!("binding {}", settings.bind))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, settings, pool)?;
-        Ok(Application { port, server })
+        let server = run(listener, settings.clone(), pool.clone())?;
+        Ok(Application {
+            port,
+            server,
+            pool,
+            settings,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT; in-flight requests finish within the shutdown timeout.
+    /// Serves, with the webhook worker beside it, until SIGTERM or SIGINT; in-flight requests
+    /// and webhook deliveries finish within the shutdown timeout.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let worker = Worker::start(self.pool, self.settings.webhooks.clone())
+            .map_err(std::io::Error::other)?;
+        let served = self.server.await;
+        worker.stop(self.settings.shutdown_timeout).await;
+        served
     }
 }
 

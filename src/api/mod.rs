@@ -19,6 +19,7 @@ pub mod succession;
 pub mod tasks;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
@@ -75,6 +76,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tasks::update_task)
                 .service(tasks::delete_task)
                 .service(tasks::create_extension)
-                .service(tasks::list_extensions),
+                .service(tasks::list_extensions)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::create_webhook)
+                .service(webhooks::get_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::list_deliveries),
         );
 }

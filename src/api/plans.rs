@@ -416,6 +416,7 @@ pub async fn update_plan(
             &id.to_string(),
             serde_json::json!({"number": row.number}),
         )?;
+        db::outbox::plan_updated(conn, &row, "update")?;
         Ok(row)
     })
     .await?;

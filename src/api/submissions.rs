@@ -28,6 +28,7 @@ use crate::domain::submission::{
 use crate::domain::text::nfc;
 use crate::domain::timeliness::{local_date, TaskStatus};
 use crate::domain::validate::Checks;
+use crate::domain::webhook::EventType;
 use crate::error::{ApiError, PROBLEM_JSON};
 use crate::startup::AppState;
 
@@ -1209,6 +1210,17 @@ async fn step(
             Some(&before),
             &after,
         )?;
+        if let Some(event) = EventType::entering(next) {
+            db::outbox::enqueue(
+                conn,
+                event,
+                None,
+                Some(after.plan_id),
+                serde_json::json!({"submission_id": id, "plan_id": after.plan_id,
+                    "unit_code": after.unit_code, "period": after.period,
+                    "status": after.status, "version": after.version}),
+            )?;
+        }
         Ok(after)
     })
     .await?;

@@ -41,6 +41,8 @@ pub enum Action<'a> {
     PreviewSubmitted,
     /// See what `unit` owes: its indicators, tasks and reports.
     ReadUnitDashboard { unit: &'a str },
+    /// Create, read or delete webhooks and read their delivery logs.
+    ManageWebhooks,
 }
 
 /// The submissions `caller` may see, in the form a list query filters on; it grants exactly
@@ -117,6 +119,10 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
                 || (has(Role::Officer) && own_unit(Some(unit))),
             "a unit's dashboard is for its own officers and for planners, leaders and admins",
         ),
+        Action::ManageWebhooks => (
+            has(Role::Admin),
+            "managing webhooks needs the admin role: they send the service's data elsewhere",
+        ),
     };
     if allowed {
         Ok(())
@@ -165,6 +171,11 @@ mod tests {
             (Leader, ManagePlans, false),
             (Officer, ManagePlans, false),
             (Viewer, ManagePlans, false),
+            (Admin, ManageWebhooks, true),
+            (Planner, ManageWebhooks, false),
+            (Leader, ManageWebhooks, false),
+            (Officer, ManageWebhooks, false),
+            (Viewer, ManageWebhooks, false),
         ];
         let own = UpdateTaskProgress {
             lead_unit: Some("SKHDT-THQH"),

@@ -162,6 +162,10 @@ pub fn import_in_transaction(
         });
         super::audit::record(conn, actor, "import", "plan", &plan_id.to_string(), detail)
             .map_err(Rollback::Failed)?;
+        // An import rewrites the plan's appendix tables (its indicators and tasks), so
+        // subscribers hear of it as `plan.updated` with `source: import`, like an edit.
+        let plan = super::plans::require(conn, plan_id).map_err(Rollback::Failed)?;
+        super::outbox::plan_updated(conn, &plan, "import").map_err(Rollback::Failed)?;
         Ok(report)
     });
     match outcome {

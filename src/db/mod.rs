@@ -5,6 +5,8 @@ pub mod audit;
 pub mod idempotency;
 pub mod import;
 pub mod indicators;
+pub mod outbox;
+pub mod overdue;
 pub mod plans;
 pub mod progress;
 pub mod schedules;
@@ -14,6 +16,7 @@ pub mod succession;
 pub mod tasks;
 pub mod units;
 pub mod users;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -314,6 +317,16 @@ pub fn contains_pattern(needle: &str) -> String {
     }
     pattern.push('%');
     pattern
+}
+
+/// A migrated SQLite database in a temporary folder (removed with the folder), for unit tests.
+#[cfg(test)]
+pub(crate) fn test_database() -> (tempfile::TempDir, Pool) {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = DatabaseUrl::parse(&dir.path().join("test.db").display().to_string());
+    let pool = build_pool(&url, 2, Duration::from_secs(5)).expect("a pool");
+    run_migrations(&mut pool.get().expect("a connection")).expect("migrations");
+    (dir, pool)
 }
 
 #[cfg(test)]

@@ -222,6 +222,53 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhooks (id) {
+        id -> BigInt,
+        url -> Text,
+        secret -> Text,
+        plan_id -> Nullable<BigInt>,
+        description -> Nullable<Text>,
+        created_by_user_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (webhook_id, event_type) {
+        webhook_id -> BigInt,
+        event_type -> Text,
+    }
+}
+
+diesel::table! {
+    outbox_events (id) {
+        id -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        dedupe_key -> Text,
+        plan_id -> Nullable<BigInt>,
+        data -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        webhook_id -> BigInt,
+        outbox_event_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        last_http_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     unit_successions (id) {
         id -> BigInt,
         predecessor_code -> Text,
@@ -260,6 +307,10 @@ diesel::joinable!(submission_task_updates -> tasks (task_id));
 diesel::joinable!(submission_versions -> submissions (submission_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
+diesel::joinable!(webhooks -> plans (plan_id));
+diesel::joinable!(webhook_events -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhook_deliveries -> outbox_events (outbox_event_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -276,6 +327,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_task_updates,
     submission_versions,
     idempotency_keys,
+    webhooks,
+    webhook_events,
+    outbox_events,
+    webhook_deliveries,
     unit_successions,
     responsibility_transfers
 );

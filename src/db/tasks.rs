@@ -7,6 +7,7 @@ use super::schema::{task_extensions, tasks};
 use super::{Db, DbConnection, PageRequest};
 use crate::domain::text::search_key;
 use crate::domain::timeliness::Timeliness;
+use crate::domain::webhook::EventType;
 use crate::error::ApiError;
 
 #[derive(Debug, Clone, Queryable)]
@@ -242,7 +243,15 @@ pub fn insert(conn: &mut DbConnection, data: &TaskData) -> Result<TaskRow, ApiEr
     find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id}")))
 }
 
+/// Writes `data` to task `id`. A task that gets its completion date here raises
+/// `task.completed`, in the caller's transaction: whether it was a direct update, an accepted
+/// submission's task update or an import, this is the one place a task is completed.
 pub fn update(conn: &mut DbConnection, id: i64, data: &TaskData) -> Result<TaskRow, ApiError> {
+    let completed_before: Option<Option<NaiveDate>> = tasks::table
+        .find(id)
+        .select(tasks::completed_on)
+        .first(conn)
+        .optional()?;
     diesel::update(tasks::table.find(id))
         .set((
             data,
@@ -250,7 +259,19 @@ pub fn update(conn: &mut DbConnection, id: i64, data: &TaskData) -> Result<TaskR
             tasks::updated_at.eq(super::now()),
         ))
         .execute(conn)?;
-    find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id}")))
+    let row = find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("task {id}")))?;
+    if completed_before.flatten().is_none() && row.completed_on.is_some() {
+        super::outbox::enqueue(
+            conn,
+            EventType::TaskCompleted,
+            None,
+            Some(row.plan_id),
+            serde_json::json!({"task_id": row.id, "plan_id": row.plan_id, "code": row.code,
+                "title": row.title, "lead_unit_code": row.lead_unit_code,
+                "due_date": row.due_date, "completed_on": row.completed_on}),
+        )?;
+    }
+    Ok(row)
 }
 
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<usize, diesel::result::Error> {

@@ -11,3 +11,4 @@ pub mod text;
 pub mod timeliness;
 pub mod unit;
 pub mod validate;
+pub mod webhook;

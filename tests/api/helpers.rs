@@ -94,9 +94,9 @@ pub fn settings_with(database_url: &str, extra: &[(&str, &str)]) -> Settings {
     Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings")
 }
 
-async fn start(backend: Backend, demo_data: bool) -> TestApp {
+async fn start(backend: Backend, demo_data: bool, extra: &[(&str, &str)]) -> TestApp {
     let (url, guard) = fresh_database(backend);
-    let settings = settings_with(&url, &[]);
+    let settings = settings_with(&url, extra);
     let mut passwords = HashMap::new();
     if demo_data {
         let pool = connect_and_migrate(&settings).expect("migrate");
@@ -121,12 +121,28 @@ async fn start(backend: Backend, demo_data: bool) -> TestApp {
 
 /// The app on an empty database with only the bootstrap admin.
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    start(backend, false).await
+    start(backend, false, &[]).await
 }
 
 /// The app with plan 1148's demo data: its units, the plan, and one user per role.
 pub async fn spawn_demo_app(backend: Backend) -> TestApp {
-    start(backend, true).await
+    start(backend, true, &[]).await
+}
+
+/// Webhook settings for tests: loopback `http://` receivers, and polls and retries in
+/// milliseconds. The overdue scan is left to the tests, which run it themselves.
+pub const FAST_WEBHOOKS: &[(&str, &str)] = &[
+    ("WEBHOOK_ALLOW_HTTP", "true"),
+    ("WEBHOOK_POLL_MS", "50"),
+    ("WEBHOOK_TIMEOUT_MS", "2000"),
+    ("WEBHOOK_BACKOFF_BASE_MS", "100"),
+    ("WEBHOOK_BACKOFF_MAX_MS", "400"),
+    ("WEBHOOK_OVERDUE_SCAN_MS", "3600000"),
+];
+
+/// The demo app with [`FAST_WEBHOOKS`].
+pub async fn spawn_webhook_app(backend: Backend) -> TestApp {
+    start(backend, true, FAST_WEBHOOKS).await
 }
 
 /// A response's status, headers and JSON body.

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Answer, TestApp};
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 18] = [
     "units",
     "users",
     "plans",
@@ -22,6 +22,10 @@ const TABLES: [&str; 14] = [
     "audit_log",
     "unit_successions",
     "responsibility_transfers",
+    "webhooks",
+    "webhook_events",
+    "outbox_events",
+    "webhook_deliveries",
 ];
 
 fn counts(app: &TestApp) -> Vec<i64> {
@@ -68,6 +72,7 @@ backend_tests! { spawn_demo_app;
             (Method::POST, format!("/api/v1/tasks/{task}/extensions")),
             (Method::PUT, format!("/api/v1/plans/{plan}/schedules")),
             (Method::POST, format!("/api/v1/plans/{plan}/submissions")),
+            (Method::POST, "/api/v1/webhooks".into()),
         ];
         // 100 000 characters: within the body limit, far over every field's documented maximum.
         let long = "a".repeat(100_000);

@@ -5,9 +5,9 @@ use crate::backend_tests;
 use crate::helpers::{Answer, TestApp};
 
 const INDICATORS: &str = include_str!("../../seed/plan-1148/appendix-1-indicators.tsv");
-const TASKS: &str = include_str!("../../seed/plan-1148/appendix-2-tasks.tsv");
+pub const TASKS: &str = include_str!("../../seed/plan-1148/appendix-2-tasks.tsv");
 
-async fn upload(
+pub async fn upload(
     app: &TestApp,
     token: &str,
     plan: i64,

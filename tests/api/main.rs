@@ -20,3 +20,4 @@ mod synthetic;
 mod tasks;
 mod units;
 mod users;
+mod webhooks;

@@ -16,11 +16,17 @@ struct Server {
 
 impl Server {
     fn start(database_url: &str, demo: bool) -> Server {
+        Server::start_with(database_url, demo, &[])
+    }
+
+    /// Starts a server with `env` added to its environment.
+    fn start_with(database_url: &str, demo: bool, env: &[(&str, &str)]) -> Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_plan-tracker"));
         command.arg("serve");
         if demo {
             command.arg("--demo");
         }
+        command.envs(env.iter().copied());
         let mut child = command
             .env("DATABASE_URL", database_url)
             .env("BIND", "127.0.0.1:0")
@@ -214,6 +220,96 @@ mod postgres {
         }
     }
 
+    /// Creates unit SKHDT and a 2026–2030 plan it issues; returns the plan's id.
+    async fn unit_and_plan(client: &reqwest::Client, base: &str, token: &str) -> i64 {
+        let unit = client
+            .post(format!("{base}/api/v1/units"))
+            .bearer_auth(token)
+            .json(&json!({"code": "SKHDT", "name": "Sở Kế hoạch và Đầu tư", "kind": "internal"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unit.status(), 201);
+        let plan = client
+            .post(format!("{base}/api/v1/plans"))
+            .bearer_auth(token)
+            .json(&json!({"number": "1/KH", "title": "Kế hoạch", "issuer_unit_code": "SKHDT", "issued_on": "2026-01-05",
+                "period_start_year": 2026, "period_end_year": 2030, "consolidating_unit_code": "SKHDT"}))
+            .send()
+            .await
+            .unwrap();
+        Answer::from(plan).await.body["id"].as_i64().unwrap()
+    }
+
+    /// Two processes poll one outbox: every event reaches the receiver exactly once, each in
+    /// one attempt, whichever process claimed it.
+    #[tokio::test]
+    async fn two_processes_deliver_each_event_once() {
+        const EVENTS: usize = 60;
+        let schema = Schema::new();
+        let fast = crate::helpers::FAST_WEBHOOKS;
+        let first = Server::start_with(&schema.url(), false, fast);
+        let second = Server::start_with(&schema.url(), false, fast);
+        let receiver = crate::webhooks::Receiver::start(0);
+        let client = reqwest::Client::new();
+        let token = token(&client, &first.base).await;
+        let hook = client
+            .post(format!("{}/api/v1/webhooks", first.base))
+            .bearer_auth(&token)
+            .json(&json!({"url": receiver.url, "events": ["plan.updated"]}))
+            .send()
+            .await
+            .unwrap();
+        let hook = Answer::from(hook).await.body["id"].as_i64().unwrap();
+        let plan = unit_and_plan(&client, &first.base, &token).await;
+        let updates = (0..EVENTS).map(|n| {
+            let base = if n % 2 == 0 {
+                &first.base
+            } else {
+                &second.base
+            };
+            client
+                .request(Method::PATCH, format!("{base}/api/v1/plans/{plan}"))
+                .bearer_auth(&token)
+                .json(&json!({"signer": format!("Người ký {n}")}))
+                .send()
+        });
+        for answer in futures_util::future::join_all(updates).await {
+            assert_eq!(answer.unwrap().status(), 200);
+        }
+        receiver
+            .wait_for("every event", |r| r.len() >= EVENTS)
+            .await;
+        // Time for a duplicate to show up, had one been claimed twice.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let received = receiver.received();
+        let mut ids: Vec<&str> = received.iter().map(|r| r.event_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            (received.len(), ids.len()),
+            (EVENTS, EVENTS),
+            "each event once"
+        );
+        let log = client
+            .get(format!(
+                "{}/api/v1/webhooks/{hook}/deliveries?limit=500",
+                second.base
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let log = Answer::from(log).await.body;
+        assert_eq!(log["total"], EVENTS);
+        assert!(log["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["attempts"] == 1));
+        receiver.stop().await;
+    }
+
     #[tokio::test]
     async fn two_processes_on_one_database_lose_no_update_and_create_once() {
         let schema = Schema::new();
@@ -221,25 +317,7 @@ mod postgres {
         let second = Server::start(&schema.url(), false);
         let client = reqwest::Client::new();
         let token = token(&client, &first.base).await;
-        let create = |base: &str| {
-            client
-                .post(format!("{base}/api/v1/units"))
-                .bearer_auth(&token)
-                .json(
-                    &json!({"code": "SKHDT", "name": "Sở Kế hoạch và Đầu tư", "kind": "internal"}),
-                )
-                .send()
-        };
-        Answer::from(create(&first.base).await.unwrap()).await;
-        let plan = client
-            .post(format!("{}/api/v1/plans", first.base))
-            .bearer_auth(&token)
-            .json(&json!({"number": "1/KH", "title": "Kế hoạch", "issuer_unit_code": "SKHDT", "issued_on": "2026-01-05",
-                "period_start_year": 2026, "period_end_year": 2030, "consolidating_unit_code": "SKHDT"}))
-            .send()
-            .await
-            .unwrap();
-        let plan = Answer::from(plan).await.body["id"].as_i64().unwrap();
+        let plan = unit_and_plan(&client, &first.base, &token).await;
         // Idempotent creates through both processes at once.
         let body = json!({"unit_code": "SKHDT", "period": "2026"});
         let creates = (0..8).map(|n| {
