@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load benchmark of the aggregation endpoints at 10k, 100k and 1M accepted values, on SQLite
+# Latency of the aggregation endpoints (sequential requests; bench/load.sh is the load
+# benchmark under concurrency) at 10k, 100k and 1M accepted values, on SQLite
 # and PostgreSQL. Not part of CI's pass/fail: run it by hand and read bench/RESULTS.md.
 # Traffic goes to 127.0.0.1 only; every loop is bounded.
 #   PG_URL=postgres://postgres@127.0.0.1:5432 bash bench/run.sh [sizes…]

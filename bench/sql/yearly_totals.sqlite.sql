@@ -1,0 +1,3 @@
+-- The main aggregation of GET /api/v1/plans/{id}/progress: src/db/progress.rs yearly_totals,
+-- as diesel builds it for SQLite. Parameters: plan id, status, 'year', last year.
+SELECT `submission_values`.`indicator_id`, `submissions`.`period`, `submission_values`.`kind`, sum(`submission_values`.`value`), COUNT(*), max(`submissions`.`id`) FROM (`submission_values` INNER JOIN `submissions` ON (`submission_values`.`submission_id` = `submissions`.`id`)) WHERE (((( `submissions`.`plan_id` = ?) AND (`submissions`.`status` IN (?))) AND (`submissions`.`period_type` = ?)) AND (`submissions`.`period` <= ?)) GROUP BY `submission_values`.`indicator_id`, `submissions`.`period`, `submission_values`.`kind` ORDER BY `submission_values`.`indicator_id`, `submissions`.`period`
