@@ -127,6 +127,10 @@ pub fn child_totals(
 ) -> Result<Vec<ChildTotals>, ApiError> {
     /// (parent id, child count, baseline sum, target sum)
     type Sums = (Option<i64>, i64, Option<f64>, Option<f64>);
+    // Most answers hold no `sum_of_children` parent: spare the database the round trip.
+    if parent_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows: Vec<Sums> = indicators::table
         .filter(indicators::parent_id.eq_any(parent_ids))
         .group_by(indicators::parent_id)
