@@ -158,6 +158,7 @@ fn cors(origins: &[String]) -> Cors {
 
 fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<Server> {
     let document = Arc::new(openapi::document());
+    let pool_size = pool.max_size() as usize;
     let state = web::Data::new(AppState {
         pool,
         tokens: TokenKeys::new(
@@ -201,6 +202,10 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
             .wrap(Compress::default())
     })
     .listen(listener)?
+    // Database work runs on blocking threads; more of them than pooled connections would only
+    // wait for a connection, each with its own stack and allocator arena (actix's default is
+    // 512 per worker).
+    .worker_max_blocking_threads(pool_size)
     .shutdown_timeout(settings.shutdown_timeout.as_secs());
     if settings.workers > 0 {
         server = server.workers(settings.workers);
