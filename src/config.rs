@@ -27,6 +27,8 @@ pub struct Settings {
     pub bootstrap_admin_password: Option<String>,
     pub log_format: LogFormat,
     pub workers: usize,
+    /// External issuers whose tokens are accepted (`TRUSTED_ISSUERS`).
+    pub trusted_issuers: Vec<crate::auth::issuers::IssuerConfig>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -41,6 +43,14 @@ impl std::fmt::Debug for Settings {
             .field("token_ttl", &self.token_ttl)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cors_origins", &self.cors_origins)
+            .field(
+                "trusted_issuers",
+                &self
+                    .trusted_issuers
+                    .iter()
+                    .map(|i| i.issuer.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +118,10 @@ impl Settings {
             bootstrap_admin_password: get("BOOTSTRAP_ADMIN_PASSWORD"),
             log_format,
             workers: usize::try_from(number("WORKERS", 0)?)?,
+            trusted_issuers: match get("TRUSTED_ISSUERS") {
+                Some(value) => crate::auth::issuers::parse_setting(&value)?,
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -148,6 +162,7 @@ mod tests {
         assert!(settings(&[("JWT_SECRET", "short")]).is_err());
         assert!(settings(&[("MAX_BODY_BYTES", "lots")]).is_err());
         assert!(settings(&[("LOG_FORMAT", "xml")]).is_err());
+        assert!(settings(&[("TRUSTED_ISSUERS", "[{\"issuer\": 1}]")]).is_err());
     }
 
     #[test]

@@ -749,7 +749,7 @@ async fn create(
                 difficulties: narrative.difficulties,
                 proposals: narrative.proposals,
                 deadline_at: deadline_for(&period, &unit, &rules).map(|d| d.naive_utc()),
-                created_by_user_id: Some(caller.user_id),
+                created_by_user_id: caller.user_id(),
                 created_at: now,
                 updated_at: now,
             },
@@ -835,13 +835,13 @@ pub async fn create_submission(
         let (status, location, body) = create(&state, caller, plan_id, request).await?;
         return Ok(raw_answer(status, Some(&location), body));
     };
-    let user_id = caller.user_id;
+    let owner = caller.subject();
     let fingerprint = serde_json::json!({"plan_id": plan_id, "body": request});
     let hash = format!("{:x}", Sha256::digest(fingerprint.to_string().as_bytes()));
     let begin = {
-        let key = key.clone();
+        let (key, owner) = (key.clone(), owner.clone());
         db::run(&state.pool, move |conn| {
-            db::idempotency::begin(conn, user_id, &key, &hash)
+            db::idempotency::begin(conn, &owner, &key, &hash)
         })
         .await?
     };
@@ -866,7 +866,7 @@ pub async fn create_submission(
             if let Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) = outcome {
                 // A failure worth retrying leaves the key free for the retry.
                 let _ = db::run(&state.pool, move |conn| {
-                    db::idempotency::abandon(conn, user_id, &key)
+                    db::idempotency::abandon(conn, &owner, &key)
                 })
                 .await;
                 return Err(error);
@@ -886,7 +886,7 @@ pub async fn create_submission(
             db::run(&state.pool, move |conn| {
                 db::idempotency::finish(
                     conn,
-                    user_id,
+                    &owner,
                     &stored.0,
                     stored.1,
                     stored.2.as_deref(),
@@ -1193,7 +1193,7 @@ async fn step(
             apply_task_updates(conn, &after)?;
             let snapshot =
                 serde_json::to_string(&after.content).map_err(|e| ApiError::Internal(e.into()))?;
-            db::submissions::insert_version(conn, id, &snapshot, Some(caller.user_id))?;
+            db::submissions::insert_version(conn, id, &snapshot, caller.user_id())?;
         }
         audit(
             conn,

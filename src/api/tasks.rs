@@ -729,7 +729,7 @@ pub async fn create_extension(
         .text("reason", &reason, 2000)
         .text("approved_by", &approved_by, 200);
     checks.finish()?;
-    let user_id = caller.user_id;
+    let user_id = caller.user_id();
     let actor = caller.actor();
     let extension = db::transaction(&state.pool, move |conn| {
         let task = find_task(conn, id)?;
@@ -742,7 +742,7 @@ pub async fn create_extension(
                 return Err(ApiError::invalid("new_due_date", format!("must be after the deadline in force, {current}")));
             }
         }
-        let row = db::tasks::extend(conn, &task, r.new_due_date, &reason, &approved_by, Some(user_id))?;
+        let row = db::tasks::extend(conn, &task, r.new_due_date, &reason, &approved_by, user_id)?;
         db::audit::record(conn, &actor, "extend", "task", &id.to_string(),
             serde_json::json!({"previous_due_date": row.previous_due_date, "new_due_date": row.new_due_date}))?;
         Ok(row)

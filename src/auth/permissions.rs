@@ -15,6 +15,8 @@ pub enum Action<'a> {
     ReadDirectory,
     /// Create, change or deactivate user accounts.
     ManageUsers,
+    /// Create, change or revoke API clients.
+    ManageClients,
     /// Create or change organisational units.
     ManageUnits,
     /// Create, change or delete plans and their indicators, tasks and deadlines.
@@ -65,6 +67,10 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
             "reading units and plans needs any role",
         ),
         Action::ManageUsers => (has(Role::Admin), "managing users needs the admin role"),
+        Action::ManageClients => (
+            has(Role::Admin),
+            "managing API clients needs the admin role",
+        ),
         Action::ManageUnits => (has(Role::Admin), "managing units needs the admin role"),
         Action::ManagePlans => (
             has(Role::Admin) || has(Role::Planner),
@@ -131,8 +137,10 @@ mod tests {
 
     fn caller(role: Role, unit: &str) -> Caller {
         Caller {
-            user_id: 1,
-            username: "u".into(),
+            identity: super::super::Identity::User {
+                id: 1,
+                username: "u".into(),
+            },
             unit_code: Some(unit.into()),
             roles: vec![role],
             request_id: None,
@@ -155,6 +163,11 @@ mod tests {
             (Leader, ManageUsers, false),
             (Officer, ManageUsers, false),
             (Viewer, ManageUsers, false),
+            (Admin, ManageClients, true),
+            (Planner, ManageClients, false),
+            (Leader, ManageClients, false),
+            (Officer, ManageClients, false),
+            (Viewer, ManageClients, false),
             (Admin, ManageUnits, true),
             (Planner, ManageUnits, false),
             (Leader, ManageUnits, false),

@@ -71,6 +71,7 @@ diesel::table! {
         request_id -> Nullable<Text>,
         before_state -> Nullable<Text>,
         after_state -> Nullable<Text>,
+        actor_subject -> Nullable<Text>,
     }
 }
 
@@ -147,8 +148,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (user_id, key) {
-        user_id -> BigInt,
+    idempotency_keys (owner, key) {
+        /// The caller's subject: `user:<id>`, `client:<id>` or `external:<issuer>#<subject>`.
+        owner -> Text,
         key -> Text,
         request_hash -> Text,
         state -> Text,
@@ -222,6 +224,20 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> units (unit_code));
+diesel::table! {
+    api_clients (id) {
+        id -> BigInt,
+        name -> Text,
+        secret_hash -> Text,
+        unit_code -> Nullable<Text>,
+        roles -> Text,
+        active -> Bool,
+        search_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(indicators -> plans (plan_id));
 diesel::joinable!(tasks -> plans (plan_id));
 diesel::joinable!(task_extensions -> tasks (task_id));
@@ -235,6 +251,7 @@ diesel::joinable!(submission_task_updates -> tasks (task_id));
 diesel::joinable!(submission_versions -> submissions (submission_id));
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(audit_log -> users (actor_user_id));
+diesel::joinable!(api_clients -> units (unit_code));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -250,7 +267,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_values,
     submission_task_updates,
     submission_versions,
-    idempotency_keys
+    idempotency_keys,
+    api_clients
 );
 
 // Columns grouped together by the progress and series aggregations.

@@ -92,9 +92,9 @@ pub fn settings_with(database_url: &str, extra: &[(&str, &str)]) -> Settings {
     Settings::from_lookup(|name| env.get(name).cloned()).expect("test settings")
 }
 
-async fn start(backend: Backend, demo_data: bool) -> TestApp {
+async fn start(backend: Backend, demo_data: bool, extra: &[(&str, &str)]) -> TestApp {
     let (url, guard) = fresh_database(backend);
-    let settings = settings_with(&url, &[]);
+    let settings = settings_with(&url, extra);
     let mut passwords = HashMap::new();
     if demo_data {
         let pool = connect_and_migrate(&settings).expect("migrate");
@@ -119,12 +119,17 @@ async fn start(backend: Backend, demo_data: bool) -> TestApp {
 
 /// The app on an empty database with only the bootstrap admin.
 pub async fn spawn_app(backend: Backend) -> TestApp {
-    start(backend, false).await
+    start(backend, false, &[]).await
 }
 
 /// The app with plan 1148's demo data: its units, the plan, and one user per role.
 pub async fn spawn_demo_app(backend: Backend) -> TestApp {
-    start(backend, true).await
+    start(backend, true, &[]).await
+}
+
+/// The demo app with extra settings (e.g. `TRUSTED_ISSUERS`).
+pub async fn spawn_demo_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    start(backend, true, extra).await
 }
 
 /// A response's status, headers and JSON body.
