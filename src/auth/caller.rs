@@ -125,7 +125,11 @@ impl FromRequest for Caller {
                 roles,
                 request_id,
             };
-            tracing::Span::current().record("user", caller.subject().as_str());
+            let who = match &caller.identity {
+                Identity::User { username, .. } => username.clone(),
+                _ => caller.subject(),
+            };
+            tracing::Span::current().record("user", who.as_str());
             Ok(caller)
         })
     }

@@ -301,6 +301,45 @@ mod tests {
     }
 
     #[test]
+    fn decisions_depend_on_roles_and_unit_not_on_the_kind_of_caller() {
+        use super::super::Identity;
+        let kinds = [
+            Identity::Client {
+                id: 7,
+                name: "portal".into(),
+            },
+            Identity::External {
+                issuer: "https://sso.example".into(),
+                subject: "u-1".into(),
+                name: None,
+            },
+        ];
+        let actions = [
+            Action::ManageUsers,
+            Action::ManageClients,
+            Action::ReadAudit,
+            Action::EditSubmission { unit: "SKHDT-THQH" },
+            Action::EditSubmission { unit: "SKHDT-DKKD" },
+        ];
+        for role in Role::ALL {
+            let user = caller(role, "SKHDT-THQH");
+            for identity in &kinds {
+                let other = Caller {
+                    identity: identity.clone(),
+                    ..user.clone()
+                };
+                for action in actions {
+                    assert_eq!(
+                        authorize(&user, action).is_ok(),
+                        authorize(&other, action).is_ok(),
+                        "{role} {action:?} {identity:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn caller_without_roles_may_do_nothing() {
         let nobody = Caller {
             roles: vec![],

@@ -204,4 +204,28 @@ backend_tests! { spawn_demo_app;
         let me = app.call(Method::GET, "/api/v1/me", Some(&token), None).await;
         assert_eq!(me.body["kind"], "client");
     }
+
+    async fn idempotency_keys_belong_to_the_calling_client(app) {
+        let (id, secret) = create_client(&app, json!({"name": "Phần mềm một cửa",
+            "roles": ["officer"], "unit_code": "SKHDT-DKKD"})).await;
+        let client = client_token(&app, id, &secret).await;
+        let officer = app.token("officer.dkkd").await;
+        let plan = app.get("/api/v1/plans?q=1148", &officer).await.body["items"][0]["id"].as_i64().unwrap();
+        let path = format!("/api/v1/plans/{plan}/submissions");
+        let body = json!({"unit_code": "SKHDT-DKKD", "period": "2024-Q1"});
+        let send = |token: &str| {
+            app.client.post(app.url(&path)).bearer_auth(token)
+                .header("idempotency-key", "mot-cua-2024-q1").json(&body).send()
+        };
+        let first = Answer::from(send(&client).await.unwrap()).await;
+        assert_eq!(first.status, 201, "{}", first.body);
+        let replay = Answer::from(send(&client).await.unwrap()).await;
+        assert_eq!(replay.status, 201);
+        assert_eq!(replay.body["id"], first.body["id"]);
+        // The same key from another caller is that caller's own: no replay of the client's
+        // answer, but the unit's existing submission.
+        let other = Answer::from(send(&officer).await.unwrap()).await;
+        assert_eq!(other.problem(409)["existing"], format!("/api/v1/submissions/{}", first.body["id"]));
+        assert_eq!(app.count("submissions"), 1);
+    }
 }
