@@ -362,6 +362,79 @@ mod tests {
             .is_empty());
     }
 
+    fn issuer_config(keys: Value) -> IssuerConfig {
+        let mut config = serde_json::json!({"issuer": "https://idp.test", "audience": "plan-tracker",
+            "algorithms": ["RS256"], "role_map": {"x": "viewer"}});
+        for (k, v) in keys.as_object().unwrap() {
+            config[k] = v.clone();
+        }
+        serde_json::from_value(config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_jwks_file_verifies_its_issuers_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jwks.json");
+        let jwk: Value = serde_json::from_str(include_str!(
+            "../../tests/fixtures/test-keys/test-rsa-1.jwk.json"
+        ))
+        .unwrap();
+        std::fs::write(&path, serde_json::json!({"keys": [jwk]}).to_string()).unwrap();
+        let config = issuer_config(serde_json::json!({"jwks_file": path}));
+        let issuers = TrustedIssuers::new(&[config], "plan-tracker").unwrap();
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+            "../../tests/fixtures/test-keys/test-rsa-1.key.pem"
+        ))
+        .unwrap();
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"iss": "https://idp.test", "aud": "plan-tracker",
+            "sub": "u", "exp": now + 60});
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some("rsa-1".into());
+        let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        let TokenIssuer::Trusted(issuer) = issuers.classify(&token, "plan-tracker") else {
+            panic!("the issuer is trusted");
+        };
+        assert_eq!(issuer.verify(&token).await.unwrap()["sub"], "u");
+        header.kid = Some("rsa-2".into());
+        let other = jsonwebtoken::encode(&header, &claims, &key).unwrap();
+        assert_eq!(
+            issuer.verify(&other).await.unwrap_err(),
+            "unknown signing key (kid)"
+        );
+    }
+
+    #[test]
+    fn unusable_keys_and_a_borrowed_issuer_stop_the_start() {
+        let cases = [
+            (
+                issuer_config(serde_json::json!({"keys": [{"pem_file": "/no/such.pem"}]})),
+                "/no/such.pem",
+            ),
+            (
+                issuer_config(serde_json::json!({"jwks_file": "/no/such.json"})),
+                "/no/such.json",
+            ),
+        ];
+        for (config, expected) in cases {
+            let error = format!(
+                "{:#}",
+                TrustedIssuers::new(&[config], "plan-tracker")
+                    .err()
+                    .unwrap()
+            );
+            assert!(error.contains(expected), "{error}");
+        }
+        let own = issuer_config(serde_json::json!({"jwks_url": "https://idp.test/jwks"}));
+        let error = format!(
+            "{:#}",
+            TrustedIssuers::new(&[own], "https://idp.test")
+                .err()
+                .unwrap()
+        );
+        assert!(error.contains("own JWT_ISSUER"), "{error}");
+    }
+
     #[test]
     fn a_pem_key_serves_only_the_algorithm_of_its_type() {
         let ec = include_bytes!("../../tests/fixtures/test-keys/test-ec-1.pub.pem");
