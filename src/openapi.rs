@@ -63,7 +63,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("415", "UnsupportedMediaType", "The request body is not `application/json` (problem+json)."),
     ("422", "UnprocessableEntity", "Well-formed but invalid content; `errors` lists every invalid field (problem+json)."),
     ("500", "InternalServerError", "An unexpected failure; the cause is logged under the request id and never sent (problem+json)."),
-    ("503", "ServiceUnavailable", "The database is unreachable or busy; retry after `Retry-After` seconds (problem+json)."),
+    ("503", "ServiceUnavailable", "The database is unreachable or busy, or the signing keys of a trusted token issuer cannot be fetched; retry after `Retry-After` seconds (problem+json)."),
 ];
 
 /// The operations of a path item with their HTTP methods.

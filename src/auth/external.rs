@@ -10,13 +10,14 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 
 /// The caller behind an external token: 401 when the token is not valid, 403 when it is but
-/// names no role or no usable unit of this service.
+/// names no role or no usable unit of this service, 503 while the issuer's keys cannot be
+/// fetched.
 pub async fn authenticate(
     state: &AppState,
     issuer: &TrustedIssuer,
     token: &str,
 ) -> Result<(Identity, Option<String>, Vec<Role>), ApiError> {
-    let claims = issuer.verify(token).await.map_err(ApiError::Unauthorized)?;
+    let claims = issuer.verify(token).await?;
     let user = issuer.config.map_claims(&claims)?;
     let unit_code = match user.unit {
         Some(unit) => Some(resolve_unit(state, &issuer.config.issuer, unit).await?),

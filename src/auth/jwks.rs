@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::issuers::{parse_algorithm, IssuerConfig};
+use crate::error::ApiError;
 
 /// How long a JWKS fetch may take before it counts as failed.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -158,25 +159,36 @@ impl TrustedIssuer {
     }
 
     /// Verifies signature, pinned algorithm, issuer, audience and lifetime, and returns the
-    /// claims; the error says which check failed, in words safe to show the caller. An unknown
-    /// `kid` refreshes the issuer's JWKS once (at most once per `min_refresh_secs`).
-    pub async fn verify(&self, token: &str) -> Result<Value, String> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed token")?;
+    /// claims. A failed check is 401 saying which check failed, in words safe to show the
+    /// caller; an issuer whose JWKS has never been fetched successfully is 503 (its outage is
+    /// not the token's fault). An unknown `kid` refreshes the issuer's JWKS once (at most once
+    /// per `min_refresh_secs`).
+    pub async fn verify(&self, token: &str) -> Result<Value, ApiError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| ApiError::Unauthorized("malformed token".into()))?;
         if !self.algorithms.contains(&header.alg) {
-            return Err("token algorithm not accepted".into());
+            return Err(ApiError::Unauthorized(
+                "token algorithm not accepted".into(),
+            ));
         }
         let kid = header.kid.as_deref();
         if let Some(outcome) = self.try_keys(token, header.alg, kid) {
-            return outcome;
+            return outcome.map_err(ApiError::Unauthorized);
         }
         if let Some(remote) = &self.remote {
             if remote.refresh(&self.algorithms).await {
                 if let Some(outcome) = self.try_keys(token, header.alg, kid) {
-                    return outcome;
+                    return outcome.map_err(ApiError::Unauthorized);
                 }
             }
+            if remote.current().is_empty() {
+                return Err(ApiError::Unavailable(format!(
+                    "the signing keys of the token issuer {} could not be fetched; retry later",
+                    self.config.issuer
+                )));
+            }
         }
-        Err("unknown signing key (kid)".into())
+        Err(ApiError::Unauthorized("unknown signing key (kid)".into()))
     }
 
     /// The verification outcome with the keys that could have signed the token, or `None`
@@ -190,7 +202,7 @@ impl TrustedIssuer {
         let remote = self
             .remote
             .as_ref()
-            .map(|r| r.keys.read().unwrap_or_else(|e| e.into_inner()).clone())
+            .map(RemoteKeys::current)
             .unwrap_or_default();
         let candidates: Vec<&VerifyKey> = self
             .fixed
@@ -223,6 +235,11 @@ impl TrustedIssuer {
 }
 
 impl RemoteKeys {
+    /// The keys of the last successful fetch.
+    fn current(&self) -> Arc<Vec<VerifyKey>> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Fetches the JWKS unless one was fetched within `min_refresh`; `true` when keys may have
     /// changed since the caller looked.
     async fn refresh(&self, algorithms: &[Algorithm]) -> bool {
@@ -398,10 +415,10 @@ mod tests {
         assert_eq!(issuer.verify(&token).await.unwrap()["sub"], "u");
         header.kid = Some("rsa-2".into());
         let other = jsonwebtoken::encode(&header, &claims, &key).unwrap();
-        assert_eq!(
-            issuer.verify(&other).await.unwrap_err(),
-            "unknown signing key (kid)"
-        );
+        assert!(matches!(
+            issuer.verify(&other).await,
+            Err(ApiError::Unauthorized(detail)) if detail == "unknown signing key (kid)"
+        ));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::helpers::{spawn_demo_app_with, Answer, Backend, TestApp, JWT_SECRET};
 
 const SSO: &str = "https://sso.test";
 const PORTAL: &str = "https://portal.test";
+const DOWN: &str = "https://down.test";
 const GOV_CODE: &str = "000.20.34.H20";
 
 fn fixture(name: &str) -> String {
@@ -82,7 +83,15 @@ impl JwksServer {
 /// code, SKHDT-NVKHDT ceased in 2025.
 async fn setup(backend: Backend) -> (TestApp, JwksServer) {
     let jwks = JwksServer::start(json!({"keys": [jwk("rsa-1")]}));
+    // A port nothing listens on, for an issuer whose JWKS is unreachable.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let issuers = json!([
+        {"issuer": DOWN, "audience": "plan-tracker", "algorithms": ["RS256"],
+         "jwks_url": format!("http://127.0.0.1:{closed}/jwks"), "role_map": {"CanBo": "officer"}},
         {"issuer": SSO, "audience": "plan-tracker", "algorithms": ["RS256"],
          "jwks_url": jwks.url, "min_refresh_secs": 1,
          "claims": {"unit": "unit", "roles": "groups"},
@@ -177,6 +186,7 @@ issuer_tests!(
     es256_tokens_via_pem_map_the_electronic_agency_code,
     every_invalid_external_token_gets_401,
     valid_tokens_without_a_usable_unit_or_role_get_403,
+    an_issuer_whose_keys_cannot_be_fetched_gets_503,
 );
 
 async fn rs256_tokens_via_jwks_map_roles_and_units_and_follow_key_rotation(backend: Backend) {
@@ -436,4 +446,23 @@ async fn valid_tokens_without_a_usable_unit_or_role_get_403(backend: Backend) {
         .as_str()
         .unwrap()
         .contains("000.00.00.Z99"));
+}
+
+async fn an_issuer_whose_keys_cannot_be_fetched_gets_503(backend: Backend) {
+    let (app, _jwks) = setup(backend).await;
+    let claims = claims(DOWN, "plan-tracker", officer());
+    let token = sign(Algorithm::RS256, &rsa_key("rsa-1"), Some("rsa-1"), &claims);
+    // The outage is the issuer's, not the token's: 503 with Retry-After, not a 401 that would
+    // tell the client to drop a good token. A retry within the refresh window fetches nothing
+    // and answers the same.
+    for _ in 0..2 {
+        let answer = me(&app, &token).await;
+        answer.problem(503);
+        assert!(answer.header("retry-after").is_some());
+        assert!(
+            answer.body["detail"].as_str().unwrap().contains(DOWN),
+            "{}",
+            answer.body
+        );
+    }
 }
