@@ -157,6 +157,22 @@ backend_tests! { spawn_demo_app;
             .header("content-type", "application/x-www-form-urlencoded")
             .body("grant_type=password&grant_type=client_credentials").send().await.unwrap();
         oauth_error(&Answer::from(repeated).await, 400, "invalid_request");
+        for hostile in [
+            "grant_type=client_credentials&client_id=%C3%28&client_secret=%00",
+            "grant_type=client_credentials&client_id=1%27%20OR%201%3D1--&client_secret=x",
+            "grant_type=client_credentials&client_id=99999999999999999999999&client_secret=x",
+            "%%%&&&==",
+        ] {
+            let answer = app.client.post(app.url(TOKEN))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(hostile).send().await.unwrap();
+            let answer = Answer::from(answer).await;
+            assert!(answer.status == 400 || answer.status == 401, "{hostile}: {}", answer.body);
+            answer.problem(answer.status.as_u16());
+        }
+        let garbage_basic = app.client.post(app.url(TOKEN)).header("authorization", "Basic %%%")
+            .form(&[("grant_type", "client_credentials")]).send().await.unwrap();
+        oauth_error(&Answer::from(garbage_basic).await, 401, "invalid_client");
         let text = app.client.post(app.url(TOKEN)).header("content-type", "text/plain")
             .body("hello").send().await.unwrap();
         Answer::from(text).await.problem(415);

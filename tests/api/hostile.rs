@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Answer, TestApp};
 
-const TABLES: [&str; 12] = [
+const TABLES: [&str; 13] = [
     "units",
     "users",
     "plans",
@@ -20,6 +20,7 @@ const TABLES: [&str; 12] = [
     "submission_task_updates",
     "idempotency_keys",
     "audit_log",
+    "api_clients",
 ];
 
 fn counts(app: &TestApp) -> Vec<i64> {
@@ -49,6 +50,8 @@ backend_tests! { spawn_demo_app;
             "aggregation": "sum", "responsible_unit_code": "SKHDT-DKKD"})).await.body["id"].as_i64().unwrap();
         let task = app.get(&format!("/api/v1/plans/{plan}/tasks"), &admin).await.body["items"][0]["id"].as_i64().unwrap();
         let indicator = app.get(&format!("/api/v1/plans/{plan}/indicators"), &admin).await.body["items"][0]["id"].as_i64().unwrap();
+        let client = app.post("/api/v1/clients", &admin, &json!({"name": "Cổng", "roles": ["viewer"]}))
+            .await.body["id"].as_i64().unwrap();
         let before = counts(&app);
 
         let endpoints: Vec<(Method, String)> = vec![
@@ -65,6 +68,9 @@ backend_tests! { spawn_demo_app;
             (Method::POST, format!("/api/v1/tasks/{task}/extensions")),
             (Method::PUT, format!("/api/v1/plans/{plan}/schedules")),
             (Method::POST, format!("/api/v1/plans/{plan}/submissions")),
+            (Method::POST, "/api/v1/clients".into()),
+            (Method::PATCH, format!("/api/v1/clients/{client}")),
+            (Method::POST, "/api/v1/auth/token".into()),
         ];
         let long = "ạ".repeat(20_000);
         let bodies: Vec<(&str, Vec<u8>)> = vec![
