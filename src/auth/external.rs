@@ -51,7 +51,8 @@ async fn resolve_unit(state: &AppState, issuer: &str, unit: UnitRef) -> Result<S
             "the token of issuer {issuer} names the {named}, which is no unit of this service"
         ))
     })?;
-    let today = chrono::Utc::now().date_naive();
+    // Units cease at a date of the province's calendar, not UTC's.
+    let today = crate::domain::timeliness::local_date(chrono::Utc::now());
     if row.valid_to.is_some_and(|to| to < today) || row.valid_from.is_some_and(|from| from > today)
     {
         let successor = row
