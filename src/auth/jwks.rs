@@ -452,6 +452,33 @@ mod tests {
         assert!(error.contains("own JWT_ISSUER"), "{error}");
     }
 
+    #[tokio::test]
+    async fn an_eddsa_pem_key_verifies_eddsa_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ed.pem");
+        std::fs::write(
+            &path,
+            include_bytes!("../../tests/fixtures/test-keys/test-ed-1.pub.pem"),
+        )
+        .unwrap();
+        let config = issuer_config(serde_json::json!({"algorithms": ["EdDSA"],
+            "keys": [{"pem_file": path}]}));
+        let issuers = TrustedIssuers::new(&[config], "plan-tracker").unwrap();
+        let key = jsonwebtoken::EncodingKey::from_ed_pem(include_bytes!(
+            "../../tests/fixtures/test-keys/test-ed-1.key.pem"
+        ))
+        .unwrap();
+        let claims = serde_json::json!({"iss": "https://idp.test", "aud": "plan-tracker",
+            "sub": "ed", "exp": chrono::Utc::now().timestamp() + 60});
+        let token =
+            jsonwebtoken::encode(&jsonwebtoken::Header::new(Algorithm::EdDSA), &claims, &key)
+                .unwrap();
+        let TokenIssuer::Trusted(issuer) = issuers.classify(&token, "plan-tracker") else {
+            panic!("the issuer is trusted");
+        };
+        assert_eq!(issuer.verify(&token).await.unwrap()["sub"], "ed");
+    }
+
     #[test]
     fn a_pem_key_serves_only_the_algorithm_of_its_type() {
         let ec = include_bytes!("../../tests/fixtures/test-keys/test-ec-1.pub.pem");
