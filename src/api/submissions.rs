@@ -226,6 +226,8 @@ pub struct SubmissionVersion {
     /// 1 for the first acceptance, 2 after a reopen and a new acceptance, …
     pub number: i32,
     pub accepted_at: DateTime<Utc>,
+    /// The local user who accepted it; `null` when an API client or a user of a trusted
+    /// external issuer did (the audit trail's `actor_subject` names them).
     pub accepted_by_user_id: Option<i64>,
     pub content: SubmissionContent,
 }

@@ -233,7 +233,8 @@ pub struct ExtensionResponse {
     pub new_due_date: NaiveDate,
     pub reason: String,
     pub approved_by: String,
-    /// Who recorded it.
+    /// The local user who recorded it; `null` when an API client or a user of a trusted
+    /// external issuer did (the audit trail's `actor_subject` names them).
     pub created_by_user_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
