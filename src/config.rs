@@ -28,6 +28,8 @@ pub struct Settings {
     pub bootstrap_admin_password: Option<String>,
     pub log_format: LogFormat,
     pub workers: usize,
+    /// External issuers whose tokens are accepted (`TRUSTED_ISSUERS`).
+    pub trusted_issuers: Vec<crate::auth::issuers::IssuerConfig>,
     pub webhooks: WebhookSettings,
 }
 
@@ -60,6 +62,14 @@ impl std::fmt::Debug for Settings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cors_origins", &self.cors_origins)
             .field("webhooks", &self.webhooks)
+            .field(
+                "trusted_issuers",
+                &self
+                    .trusted_issuers
+                    .iter()
+                    .map(|i| i.issuer.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -150,6 +160,10 @@ impl Settings {
             log_format,
             workers: usize::try_from(number("WORKERS", 0)?)?,
             webhooks,
+            trusted_issuers: match get("TRUSTED_ISSUERS") {
+                Some(value) => crate::auth::issuers::parse_setting(&value)?,
+                None => Vec::new(),
+            },
         })
     }
 }
@@ -194,6 +208,7 @@ mod tests {
         assert!(settings(&[("LOG_FORMAT", "xml")]).is_err());
         assert!(settings(&[("WEBHOOK_ALLOW_HTTP", "yes")]).is_err());
         assert!(settings(&[("WEBHOOK_POLL_MS", "soon")]).is_err());
+        assert!(settings(&[("TRUSTED_ISSUERS", "[{\"issuer\": 1}]")]).is_err());
     }
 
     #[test]

@@ -66,6 +66,25 @@ pub struct Problem {
     /// For 409 on a duplicate: the path of the resource that already exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub existing: Option<String>,
+    /// For failed OAuth 2.0 grants at `POST /api/v1/auth/token` (form-encoded or with HTTP
+    /// Basic client credentials): the RFC 6749 §5.2 error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "invalid_client")]
+    pub error: Option<OAuthError>,
+}
+
+/// The RFC 6749 §5.2 error codes the token endpoint answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthError {
+    /// A parameter is missing, repeated or malformed (400).
+    InvalidRequest,
+    /// Unknown client, wrong secret or revoked client (401).
+    InvalidClient,
+    /// Wrong username or password in the password grant (400).
+    InvalidGrant,
+    /// A `grant_type` other than `client_credentials` or `password` (400).
+    UnsupportedGrantType,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,6 +124,9 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// An OAuth 2.0 grant failed; the problem carries the RFC 6749 error code.
+    #[error("{detail}")]
+    OAuth { error: OAuthError, detail: String },
     #[error("too many failed attempts; retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     /// The database is unreachable or busy: worth retrying.
@@ -143,6 +165,12 @@ impl ApiError {
             ApiError::PreconditionRequired(_) => "precondition-required",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
+            ApiError::OAuth { error, .. } => match error {
+                OAuthError::InvalidRequest => "invalid-request",
+                OAuthError::InvalidClient => "invalid-client",
+                OAuthError::InvalidGrant => "invalid-grant",
+                OAuthError::UnsupportedGrantType => "unsupported-grant-type",
+            },
             ApiError::TooManyRequests { .. } => "too-many-requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -183,6 +211,10 @@ impl ApiError {
             request_id: None,
             errors,
             existing,
+            error: match self {
+                ApiError::OAuth { error, .. } => Some(*error),
+                _ => None,
+            },
         }
     }
 }
@@ -201,6 +233,11 @@ impl ResponseError for ApiError {
             ApiError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::OAuth {
+                error: OAuthError::InvalidClient,
+                ..
+            } => StatusCode::UNAUTHORIZED,
+            ApiError::OAuth { .. } => StatusCode::BAD_REQUEST,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -222,6 +259,12 @@ impl ResponseError for ApiError {
                     header::WWW_AUTHENTICATE,
                     r#"Bearer realm="plan-tracker", error="invalid_token""#,
                 ));
+            }
+            ApiError::OAuth {
+                error: OAuthError::InvalidClient,
+                ..
+            } => {
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="plan-tracker""#));
             }
             ApiError::MethodNotAllowed { allowed, .. } => {
                 let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();

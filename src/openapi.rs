@@ -4,7 +4,10 @@
 use actix_web::http::Method;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::security::{
+    ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement,
+    SecurityScheme,
+};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 use utoipa::OpenApi as _;
 use utoipa_actix_web::AppExt;
@@ -19,7 +22,8 @@ use crate::error::PROBLEM_JSON;
         license(name = "MIT")
     ),
     tags(
-        (name = "auth", description = "Logging in (đăng nhập) and the caller's own account."),
+        (name = "auth", description = "Logging in (đăng nhập) and the caller's own account. Callers are local accounts, API clients (OAuth 2.0 client credentials), or users of a trusted external issuer such as the portal's single sign-on, whose own JWTs are accepted as bearer tokens."),
+        (name = "clients", description = "API clients for server-to-server use, admin only: each gets a secret, shown once, for the OAuth 2.0 client-credentials grant at `POST /api/v1/auth/token`."),
         (name = "users", description = "User accounts (tài khoản), admin only. Every user but an admin belongs to one unit."),
         (name = "units", description = "Organisational units (đơn vị): the department's divisions (phòng) and the outside agencies plans name."),
         (name = "plans", description = "Plans (kế hoạch), e.g. 1148/KH-SKHĐT of the Đồng Tháp Department of Planning and Investment."),
@@ -43,6 +47,9 @@ use crate::error::PROBLEM_JSON;
 struct ApiDoc;
 
 const BEARER: &str = "bearer";
+const OAUTH2: &str = "oauth2";
+/// HTTP Basic with an API client's id and secret, accepted by the token endpoint only.
+const CLIENT_BASIC: &str = "client_basic";
 
 /// Operations anyone may call without a token.
 const PUBLIC: &[&str] = &["/healthz", "/readyz", "/api/v1/auth/token"];
@@ -50,15 +57,15 @@ const PUBLIC: &[&str] = &["/healthz", "/readyz", "/api/v1/auth/token"];
 /// The standard error responses, by status: (component name, description).
 const ERRORS: &[(&str, &str, &str)] = &[
     ("400", "BadRequest", "Malformed request: broken JSON or an unparsable path or query parameter (problem+json, `errors` names the field)."),
-    ("401", "Unauthorized", "Missing, invalid or expired bearer token, or the account is deactivated (problem+json; `WWW-Authenticate: Bearer`)."),
-    ("403", "Forbidden", "Authenticated, but the caller's roles or unit do not allow this; `detail` names the rule (problem+json)."),
+    ("401", "Unauthorized", "Missing, invalid or expired bearer token, a token of an issuer that is not trusted, or the account is deactivated or the API client revoked (problem+json; `WWW-Authenticate: Bearer`)."),
+    ("403", "Forbidden", "Authenticated, but the caller's roles or unit do not allow this, or an external issuer's token names no role or unit this service knows; `detail` names the rule (problem+json)."),
     ("404", "NotFound", "The resource does not exist (problem+json)."),
     ("409", "Conflict", "The request conflicts with the current state (problem+json)."),
     ("413", "PayloadTooLarge", "The request body exceeds `MAX_BODY_BYTES` (problem+json)."),
     ("415", "UnsupportedMediaType", "The request body is not `application/json` (problem+json)."),
     ("422", "UnprocessableEntity", "Well-formed but invalid content; `errors` lists every invalid field (problem+json)."),
     ("500", "InternalServerError", "An unexpected failure; the cause is logged under the request id and never sent (problem+json)."),
-    ("503", "ServiceUnavailable", "The database is unreachable or busy; retry after `Retry-After` seconds (problem+json)."),
+    ("503", "ServiceUnavailable", "The database is unreachable or busy, or the signing keys of a trusted token issuer cannot be fetched; retry after `Retry-After` seconds (problem+json)."),
 ];
 
 /// The operations of a path item with their HTTP methods.
@@ -111,10 +118,35 @@ fn finish(mut api: OpenApi) -> OpenApi {
                 .scheme(HttpAuthScheme::Bearer)
                 .bearer_format("JWT")
                 .description(Some(
-                    "An access token from `POST /api/v1/auth/token`, sent as `Authorization: Bearer <token>`.",
+                    "An access token from `POST /api/v1/auth/token`, or a JWT of a trusted external \
+                     issuer (`TRUSTED_ISSUERS`), sent as `Authorization: Bearer <token>`.",
                 ))
                 .build(),
         ),
+    );
+    components.add_security_scheme(
+        CLIENT_BASIC,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Basic)
+                .description(Some(
+                    "`POST /api/v1/auth/token` only: an API client's id and secret, form-encoded \
+                     then joined by `:` (RFC 6749 §2.3.1), for the client-credentials grant.",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        OAUTH2,
+        SecurityScheme::OAuth2(OAuth2::with_description(
+            [Flow::ClientCredentials(ClientCredentials::new(
+                "/api/v1/auth/token",
+                Scopes::new(),
+            ))],
+            "An API client's id and secret (from `POST /api/v1/clients`) exchanged for a bearer \
+             token with the client-credentials grant. The token's roles are the client's; \
+             there are no scopes.",
+        )),
     );
     for (_, name, description) in ERRORS {
         let response = ResponseBuilder::new()
@@ -135,7 +167,10 @@ fn finish(mut api: OpenApi) -> OpenApi {
             split_summary(op);
             let has_body = op.request_body.is_some();
             if !public {
-                op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+                op.security = Some(vec![
+                    SecurityRequirement::new(BEARER, Vec::<String>::new()),
+                    SecurityRequirement::new(OAUTH2, Vec::<String>::new()),
+                ]);
             }
             for (status, name, _) in ERRORS {
                 let applies = match *status {

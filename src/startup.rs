@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::extract;
+use crate::auth::jwks::TrustedIssuers;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
 use crate::config::Settings;
@@ -25,6 +26,8 @@ use crate::webhooks::worker::Worker;
 pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
+    /// External issuers whose tokens are accepted besides the service's own.
+    pub issuers: TrustedIssuers,
     pub throttle: LoginThrottle,
     pub settings: Settings,
     pub methods: MethodTable,
@@ -167,6 +170,7 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
             &settings.jwt_audience,
             settings.token_ttl.as_secs() as i64,
         )?,
+        issuers: TrustedIssuers::new(&settings.trusted_issuers, &settings.jwt_issuer)?,
         throttle: LoginThrottle::new(settings.login_max_failures, settings.login_lockout),
         methods: MethodTable::from_document(&document),
         settings: settings.clone(),

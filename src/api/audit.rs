@@ -17,8 +17,14 @@ use crate::startup::AppState;
 pub struct AuditEntry {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
-    /// The user who made it; `null` for the command line and start-up tasks.
+    /// The local user who made it; `null` for API clients, users known only to a trusted
+    /// token issuer, the command line and start-up tasks.
     pub actor_user_id: Option<i64>,
+    /// Who made it, for every kind of caller: `user:<id>`, `client:<id>` (an API client) or
+    /// `external:<issuer>#<subject>` (a user known only to a trusted token issuer); `null` for
+    /// the command line and start-up tasks.
+    #[schema(example = "client:3")]
+    pub actor_subject: Option<String>,
     /// `create`, `update`, `delete`, `import`, `extend`, `submit`, `accept`, `return`, `reopen`.
     #[schema(example = "accept")]
     pub action: String,
@@ -43,6 +49,10 @@ impl From<AuditRow> for AuditEntry {
         AuditEntry {
             id: row.id,
             occurred_at: row.occurred_at.and_utc(),
+            // Rows written before subjects were recorded name only the user.
+            actor_subject: row
+                .actor_subject
+                .or_else(|| row.actor_user_id.map(|id| format!("user:{id}"))),
             actor_user_id: row.actor_user_id,
             action: row.action,
             entity_type: row.entity,
@@ -64,6 +74,10 @@ pub struct AuditQuery {
     pub entity_id: Option<String>,
     /// Only changes by this user id.
     pub actor: Option<i64>,
+    /// Only changes by this caller subject (`user:<id>`, `client:<id>`,
+    /// `external:<issuer>#<subject>`).
+    #[param(example = "client:3")]
+    pub actor_subject: Option<String>,
     /// Only changes at or after this instant (RFC 3339).
     pub since: Option<DateTime<Utc>>,
 }
@@ -97,6 +111,7 @@ pub async fn list_audit(
         entity: query.entity_type,
         entity_id: query.entity_id,
         actor_user_id: query.actor,
+        actor_subject: query.actor_subject,
         since: query.since.map(|s| s.naive_utc()),
     };
     let page = listing.page.clone();

@@ -40,13 +40,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     }
 }
 
-fn max_body_bytes(req: &HttpRequest) -> usize {
+pub(crate) fn max_body_bytes(req: &HttpRequest) -> usize {
     req.app_data::<web::Data<crate::startup::AppState>>()
         .map(|s| s.settings.max_body_bytes)
         .unwrap_or(usize::MAX)
 }
 
-fn payload_error(error: &actix_web::Error, limit: usize) -> ApiError {
+pub(crate) fn payload_error(error: &actix_web::Error, limit: usize) -> ApiError {
     match error.as_error::<PayloadError>() {
         Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(limit),
         _ => ApiError::BadRequest {

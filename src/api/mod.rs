@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod extract;
 pub mod health;
 pub mod imports;
@@ -35,6 +36,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::create_user)
                 .service(users::get_user)
                 .service(users::update_user)
+                .service(clients::list_clients)
+                .service(clients::create_client)
+                .service(clients::get_client)
+                .service(clients::update_client)
                 .service(units::list_units)
                 .service(units::create_unit)
                 .service(units::get_unit)

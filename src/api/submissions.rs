@@ -227,6 +227,8 @@ pub struct SubmissionVersion {
     /// 1 for the first acceptance, 2 after a reopen and a new acceptance, …
     pub number: i32,
     pub accepted_at: DateTime<Utc>,
+    /// The local user who accepted it; `null` when an API client or a user of a trusted
+    /// external issuer did (the audit trail's `actor_subject` names them).
     pub accepted_by_user_id: Option<i64>,
     pub content: SubmissionContent,
 }
@@ -756,7 +758,7 @@ async fn create(
                 difficulties: narrative.difficulties,
                 proposals: narrative.proposals,
                 deadline_at: deadline_for(&period, &unit, &rules).map(|d| d.naive_utc()),
-                created_by_user_id: Some(caller.user_id),
+                created_by_user_id: caller.user_id(),
                 created_at: now,
                 updated_at: now,
             },
@@ -842,13 +844,13 @@ pub async fn create_submission(
         let (status, location, body) = create(&state, caller, plan_id, request).await?;
         return Ok(raw_answer(status, Some(&location), body));
     };
-    let user_id = caller.user_id;
+    let owner = caller.subject();
     let fingerprint = serde_json::json!({"plan_id": plan_id, "body": request});
     let hash = format!("{:x}", Sha256::digest(fingerprint.to_string().as_bytes()));
     let begin = {
-        let key = key.clone();
+        let (key, owner) = (key.clone(), owner.clone());
         db::run(&state.pool, move |conn| {
-            db::idempotency::begin(conn, user_id, &key, &hash)
+            db::idempotency::begin(conn, &owner, &key, &hash)
         })
         .await?
     };
@@ -873,7 +875,7 @@ pub async fn create_submission(
             if let Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) = outcome {
                 // A failure worth retrying leaves the key free for the retry.
                 let _ = db::run(&state.pool, move |conn| {
-                    db::idempotency::abandon(conn, user_id, &key)
+                    db::idempotency::abandon(conn, &owner, &key)
                 })
                 .await;
                 return Err(error);
@@ -893,7 +895,7 @@ pub async fn create_submission(
             db::run(&state.pool, move |conn| {
                 db::idempotency::finish(
                     conn,
-                    user_id,
+                    &owner,
                     &stored.0,
                     stored.1,
                     stored.2.as_deref(),
@@ -1200,7 +1202,7 @@ async fn step(
             apply_task_updates(conn, &after)?;
             let snapshot =
                 serde_json::to_string(&after.content).map_err(|e| ApiError::Internal(e.into()))?;
-            db::submissions::insert_version(conn, id, &snapshot, Some(caller.user_id))?;
+            db::submissions::insert_version(conn, id, &snapshot, caller.user_id())?;
         }
         audit(
             conn,

@@ -237,7 +237,8 @@ pub struct ExtensionResponse {
     pub new_due_date: NaiveDate,
     pub reason: String,
     pub approved_by: String,
-    /// Who recorded it.
+    /// The local user who recorded it; `null` when an API client or a user of a trusted
+    /// external issuer did (the audit trail's `actor_subject` names them).
     pub created_by_user_id: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
@@ -736,7 +737,7 @@ pub async fn create_extension(
         .text("reason", &reason, 2000)
         .text("approved_by", &approved_by, 200);
     checks.finish()?;
-    let user_id = caller.user_id;
+    let user_id = caller.user_id();
     let actor = caller.actor();
     let extension = db::transaction(&state.pool, move |conn| {
         let task = find_task(conn, id)?;
@@ -749,7 +750,7 @@ pub async fn create_extension(
                 return Err(ApiError::invalid("new_due_date", format!("must be after the deadline in force, {current}")));
             }
         }
-        let row = db::tasks::extend(conn, &task, r.new_due_date, &reason, &approved_by, Some(user_id))?;
+        let row = db::tasks::extend(conn, &task, r.new_due_date, &reason, &approved_by, user_id)?;
         db::audit::record(conn, &actor, "extend", "task", &id.to_string(),
             serde_json::json!({"previous_due_date": row.previous_due_date, "new_due_date": row.new_due_date}))?;
         Ok(row)

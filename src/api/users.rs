@@ -101,18 +101,9 @@ pub struct UserQuery {
 }
 
 fn check_roles_and_unit(checks: &mut Checks, roles: &[Role], unit_code: Option<&str>) {
-    checks.check(!roles.is_empty(), "roles", "must name at least one role");
-    let mut sorted = roles.to_vec();
-    sorted.sort();
-    sorted.dedup();
+    checks.roles("roles", roles);
     checks.check(
-        sorted.len() == roles.len(),
-        "roles",
-        "must not repeat a role",
-    );
-    let admin_only = !roles.is_empty() && roles.iter().all(|r| *r == Role::Admin);
-    checks.check(
-        unit_code.is_some() || admin_only,
+        unit_code.is_some() || !crate::domain::role::unit_required(roles),
         "unit_code",
         "is required: every user but an admin belongs to one unit",
     );
@@ -197,13 +188,7 @@ pub async fn create_user(
     }
     check_roles_and_unit(&mut checks, &request.roles, unit_code.as_deref());
     checks.finish()?;
-    let password_hash = web::block({
-        let password = request.password;
-        move || password::hash(&password)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e}")))?
-    .map_err(ApiError::Internal)?;
+    let password_hash = password::hash_off_thread(request.password).await?;
     let new = db::users::NewUser {
         username,
         password_hash,
@@ -278,12 +263,7 @@ pub async fn update_user(
     let request = body.0;
     let password = request.password;
     let password_hash = match password.clone() {
-        Some(p) => Some(
-            web::block(move || password::hash(&p))
-                .await
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e}")))?
-                .map_err(ApiError::Internal)?,
-        ),
+        Some(p) => Some(password::hash_off_thread(p).await?),
         None => None,
     };
     let changes = UserChanges {
@@ -294,7 +274,7 @@ pub async fn update_user(
         password_hash,
     };
     let actor = caller.actor();
-    let caller_id = caller.user_id;
+    let caller_id = caller.user_id();
     let user = db::transaction(&state.pool, move |conn| {
         let current =
             db::users::find(conn, id)?.ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
@@ -313,7 +293,7 @@ pub async fn update_user(
             }
         }
         check_roles_and_unit(&mut checks, &roles, unit_code.as_deref());
-        if id == caller_id {
+        if Some(id) == caller_id {
             checks.check(
                 changes.active != Some(false),
                 "active",

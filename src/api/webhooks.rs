@@ -269,7 +269,7 @@ pub async fn create_webhook(
         secret: secret.clone(),
         plan_id: request.plan_id,
         description,
-        created_by_user_id: Some(caller.user_id),
+        created_by_user_id: caller.user_id(),
         created_at: db::now(),
     };
     let actor = caller.actor();

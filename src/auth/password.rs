@@ -17,6 +17,15 @@ pub fn hash(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
 
+/// [`hash`] on a blocking thread, so the slow hashing never holds up an actix worker.
+pub async fn hash_off_thread(secret: String) -> Result<String, crate::error::ApiError> {
+    use crate::error::ApiError;
+    actix_web::web::block(move || hash(&secret))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e}")))?
+        .map_err(ApiError::Internal)
+}
+
 /// Whether `password` matches the PHC string `stored`; a malformed hash never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)

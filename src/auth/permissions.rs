@@ -15,6 +15,8 @@ pub enum Action<'a> {
     ReadDirectory,
     /// Create, change or deactivate user accounts.
     ManageUsers,
+    /// Create, change or revoke API clients.
+    ManageClients,
     /// Create or change organisational units.
     ManageUnits,
     /// Create, change or delete plans and their indicators, tasks and deadlines.
@@ -67,6 +69,10 @@ pub fn authorize(caller: &Caller, action: Action<'_>) -> Result<(), ApiError> {
             "reading units and plans needs any role",
         ),
         Action::ManageUsers => (has(Role::Admin), "managing users needs the admin role"),
+        Action::ManageClients => (
+            has(Role::Admin),
+            "managing API clients needs the admin role",
+        ),
         Action::ManageUnits => (has(Role::Admin), "managing units needs the admin role"),
         Action::ManagePlans => (
             has(Role::Admin) || has(Role::Planner),
@@ -137,8 +143,10 @@ mod tests {
 
     fn caller(role: Role, unit: &str) -> Caller {
         Caller {
-            user_id: 1,
-            username: "u".into(),
+            identity: super::super::Identity::User {
+                id: 1,
+                username: "u".into(),
+            },
             unit_code: Some(unit.into()),
             roles: vec![role],
             request_id: None,
@@ -161,6 +169,11 @@ mod tests {
             (Leader, ManageUsers, false),
             (Officer, ManageUsers, false),
             (Viewer, ManageUsers, false),
+            (Admin, ManageClients, true),
+            (Planner, ManageClients, false),
+            (Leader, ManageClients, false),
+            (Officer, ManageClients, false),
+            (Viewer, ManageClients, false),
             (Admin, ManageUnits, true),
             (Planner, ManageUnits, false),
             (Leader, ManageUnits, false),
@@ -293,6 +306,45 @@ mod tests {
                     let readable =
                         authorize(&caller, Action::ReadSubmission { unit, status }).is_ok();
                     assert_eq!(listed, readable, "{role} {unit} {status:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decisions_depend_on_roles_and_unit_not_on_the_kind_of_caller() {
+        use super::super::Identity;
+        let kinds = [
+            Identity::Client {
+                id: 7,
+                name: "portal".into(),
+            },
+            Identity::External {
+                issuer: "https://sso.example".into(),
+                subject: "u-1".into(),
+                name: None,
+            },
+        ];
+        let actions = [
+            Action::ManageUsers,
+            Action::ManageClients,
+            Action::ReadAudit,
+            Action::EditSubmission { unit: "SKHDT-THQH" },
+            Action::EditSubmission { unit: "SKHDT-DKKD" },
+        ];
+        for role in Role::ALL {
+            let user = caller(role, "SKHDT-THQH");
+            for identity in &kinds {
+                let other = Caller {
+                    identity: identity.clone(),
+                    ..user.clone()
+                };
+                for action in actions {
+                    assert_eq!(
+                        authorize(&user, action).is_ok(),
+                        authorize(&other, action).is_ok(),
+                        "{role} {action:?} {identity:?}"
+                    );
                 }
             }
         }

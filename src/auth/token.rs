@@ -9,7 +9,7 @@ use crate::domain::role::Role;
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
-    /// The user id.
+    /// The user id, or `client:<id>` for an API client.
     pub sub: String,
     /// The caller's unit code; absent for an admin without a unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,16 +56,16 @@ impl TokenKeys {
         self.ttl_secs
     }
 
-    /// Signs a token for a user.
+    /// Signs a token for `subject`: a user id, or `client:<id>` for an API client.
     pub fn issue(
         &self,
-        user_id: i64,
+        subject: String,
         unit: Option<String>,
         roles: Vec<Role>,
     ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
-            sub: user_id.to_string(),
+            sub: subject,
             unit,
             roles,
             iat: now,
@@ -86,20 +86,22 @@ impl TokenKeys {
         }
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind;
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => "token expired",
-                    ErrorKind::ImmatureSignature => "token not yet valid",
-                    ErrorKind::InvalidIssuer => "wrong token issuer",
-                    ErrorKind::InvalidAudience => "wrong token audience",
-                    ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
-                    ErrorKind::InvalidSignature => "invalid token signature",
-                    ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
-                    _ => "malformed token",
-                }
-                .to_owned()
-            })
+            .map_err(|e| rejection(&e).to_owned())
+    }
+}
+
+/// Why a token failed verification, in words safe to show the caller.
+pub fn rejection(error: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not yet valid",
+        ErrorKind::InvalidIssuer => "wrong token issuer",
+        ErrorKind::InvalidAudience => "wrong token audience",
+        ErrorKind::InvalidAlgorithm => "token algorithm not accepted",
+        ErrorKind::InvalidSignature => "invalid token signature",
+        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+        _ => "malformed token",
     }
 }
 
@@ -116,7 +118,7 @@ mod tests {
     #[test]
     fn issued_token_verifies() {
         let token = keys()
-            .issue(7, Some("SKHDT-DKKD".into()), vec![Role::Officer])
+            .issue("7".into(), Some("SKHDT-DKKD".into()), vec![Role::Officer])
             .unwrap();
         let claims = keys().verify(&token).unwrap();
         assert_eq!(claims.sub, "7");
@@ -126,7 +128,7 @@ mod tests {
 
     #[test]
     fn rejects_other_key_issuer_audience() {
-        let token = keys().issue(1, None, vec![Role::Admin]).unwrap();
+        let token = keys().issue("1".into(), None, vec![Role::Admin]).unwrap();
         let other_key = TokenKeys::new(
             b"another-secret-another-secret-xx",
             "plan-tracker",

@@ -11,7 +11,11 @@ use crate::error::ApiError;
 /// Who made a change, as the audit trail records it.
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
+    /// The local account, for a caller that has one.
     pub user_id: Option<i64>,
+    /// Who acted, for every kind of caller: `user:<id>`, `client:<id>` or
+    /// `external:<issuer>#<subject>`; `None` for the command line and start-up tasks.
+    pub subject: Option<String>,
     pub request_id: Option<String>,
 }
 
@@ -27,6 +31,7 @@ pub struct AuditRow {
     pub request_id: Option<String>,
     pub before_state: Option<String>,
     pub after_state: Option<String>,
+    pub actor_subject: Option<String>,
 }
 
 /// One audited change: `detail` describes it (never a password or secret); `before` and
@@ -74,6 +79,7 @@ pub fn record_change(
             audit_log::request_id.eq(actor.request_id.as_deref()),
             audit_log::before_state.eq(change.before.as_ref().map(|v| v.to_string())),
             audit_log::after_state.eq(change.after.as_ref().map(|v| v.to_string())),
+            audit_log::actor_subject.eq(actor.subject.as_deref()),
         ))
         .execute(conn)?;
     Ok(())
@@ -84,6 +90,7 @@ pub struct AuditFilter {
     pub entity: Option<String>,
     pub entity_id: Option<String>,
     pub actor_user_id: Option<i64>,
+    pub actor_subject: Option<String>,
     pub since: Option<NaiveDateTime>,
 }
 
@@ -97,6 +104,9 @@ fn filtered<'a>(filter: &'a AuditFilter) -> audit_log::BoxedQuery<'a, Db> {
     }
     if let Some(actor) = filter.actor_user_id {
         query = query.filter(audit_log::actor_user_id.eq(actor));
+    }
+    if let Some(subject) = &filter.actor_subject {
+        query = query.filter(audit_log::actor_subject.eq(subject));
     }
     if let Some(since) = filter.since {
         query = query.filter(audit_log::occurred_at.ge(since));

@@ -37,10 +37,11 @@ type Stored = (
     NaiveDateTime,
 );
 
-/// Claims `key` for this request, or says how the earlier use of it answers.
+/// Claims `key` of the caller `owner` (its subject, `user:<id>` …) for this request, or says
+/// how the earlier use of it answers.
 pub fn begin(
     conn: &mut DbConnection,
-    user_id: i64,
+    owner: &str,
     key: &str,
     request_hash: &str,
 ) -> Result<Begin, ApiError> {
@@ -48,7 +49,7 @@ pub fn begin(
         let expired = super::now() - Duration::hours(RETENTION_HOURS);
         diesel::delete(
             idempotency_keys::table
-                .filter(idempotency_keys::user_id.eq(user_id))
+                .filter(idempotency_keys::owner.eq(owner))
                 .filter(idempotency_keys::key.eq(key))
                 .filter(idempotency_keys::created_at.lt(expired)),
         )
@@ -58,7 +59,7 @@ pub fn begin(
         let inserted = conn.transaction(|conn| {
             diesel::insert_into(idempotency_keys::table)
                 .values((
-                    idempotency_keys::user_id.eq(user_id),
+                    idempotency_keys::owner.eq(owner),
                     idempotency_keys::key.eq(key),
                     idempotency_keys::request_hash.eq(request_hash),
                     idempotency_keys::state.eq("in_progress"),
@@ -75,7 +76,7 @@ pub fn begin(
             Err(other) => return Err(other.into()),
         }
         let (hash, state, status, location, body, _): Stored = idempotency_keys::table
-            .find((user_id, key))
+            .find((owner, key))
             .select((
                 idempotency_keys::request_hash,
                 idempotency_keys::state,
@@ -102,13 +103,13 @@ pub fn begin(
 /// Stores the answer to replay for the key.
 pub fn finish(
     conn: &mut DbConnection,
-    user_id: i64,
+    owner: &str,
     key: &str,
     status: u16,
     location: Option<&str>,
     body: &str,
 ) -> Result<(), ApiError> {
-    diesel::update(idempotency_keys::table.find((user_id, key)))
+    diesel::update(idempotency_keys::table.find((owner, key)))
         .set((
             idempotency_keys::state.eq("done"),
             idempotency_keys::status_code.eq(i32::from(status)),
@@ -120,7 +121,7 @@ pub fn finish(
 }
 
 /// Forgets the key, so a retry runs again (after a failure worth retrying).
-pub fn abandon(conn: &mut DbConnection, user_id: i64, key: &str) -> Result<(), ApiError> {
-    diesel::delete(idempotency_keys::table.find((user_id, key))).execute(conn)?;
+pub fn abandon(conn: &mut DbConnection, owner: &str, key: &str) -> Result<(), ApiError> {
+    diesel::delete(idempotency_keys::table.find((owner, key))).execute(conn)?;
     Ok(())
 }

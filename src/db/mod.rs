@@ -2,6 +2,7 @@
 //! one module of queries per resource.
 
 pub mod audit;
+pub mod clients;
 pub mod idempotency;
 pub mod import;
 pub mod indicators;

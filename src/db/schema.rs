@@ -71,6 +71,7 @@ diesel::table! {
         request_id -> Nullable<Text>,
         before_state -> Nullable<Text>,
         after_state -> Nullable<Text>,
+        actor_subject -> Nullable<Text>,
     }
 }
 
@@ -147,8 +148,9 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (user_id, key) {
-        user_id -> BigInt,
+    idempotency_keys (owner, key) {
+        /// The caller's subject: `user:<id>`, `client:<id>` or `external:<issuer>#<subject>`.
+        owner -> Text,
         key -> Text,
         request_hash -> Text,
         state -> Text,
@@ -294,6 +296,20 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> units (unit_code));
+diesel::table! {
+    api_clients (id) {
+        id -> BigInt,
+        name -> Text,
+        secret_hash -> Text,
+        unit_code -> Nullable<Text>,
+        roles -> Text,
+        active -> Bool,
+        search_key -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(indicators -> plans (plan_id));
 diesel::joinable!(tasks -> plans (plan_id));
 diesel::joinable!(task_extensions -> tasks (task_id));
@@ -311,6 +327,7 @@ diesel::joinable!(webhooks -> plans (plan_id));
 diesel::joinable!(webhook_events -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(webhook_deliveries -> outbox_events (outbox_event_id));
+diesel::joinable!(api_clients -> units (unit_code));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -332,7 +349,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_events,
     webhook_deliveries,
     unit_successions,
-    responsibility_transfers
+    responsibility_transfers,
+    api_clients
 );
 
 // Columns grouped together by the progress and series aggregations.

@@ -234,3 +234,14 @@ pub fn ancestors(conn: &mut DbConnection, code: &str) -> Result<Vec<String>, Api
     }
     Ok(chain)
 }
+
+/// The unit with the electronic agency code `gov_code` (Decision 20/2020/QĐ-TTg).
+pub fn find_by_gov_code(
+    conn: &mut DbConnection,
+    gov_code: &str,
+) -> Result<Option<UnitRow>, ApiError> {
+    Ok(units::table
+        .filter(units::gov_code.eq(gov_code))
+        .first(conn)
+        .optional()?)
+}

@@ -43,6 +43,11 @@ impl Role {
     }
 }
 
+/// Whether a caller holding `roles` must belong to a unit: everyone but an admin does.
+pub fn unit_required(roles: &[Role]) -> bool {
+    !roles.iter().all(|r| *r == Role::Admin) || roles.is_empty()
+}
+
 impl std::fmt::Display for Role {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -63,5 +68,13 @@ mod tests {
             );
         }
         assert_eq!(Role::parse("Admin"), None);
+    }
+
+    #[test]
+    fn only_admins_may_have_no_unit() {
+        assert!(!unit_required(&[Role::Admin]));
+        assert!(unit_required(&[Role::Admin, Role::Officer]));
+        assert!(unit_required(&[Role::Viewer]));
+        assert!(unit_required(&[]));
     }
 }

@@ -21,6 +21,19 @@ impl Checks {
         self
     }
 
+    /// Requires at least one role, none repeated.
+    pub fn roles(&mut self, field: &str, roles: &[crate::domain::role::Role]) -> &mut Self {
+        let mut distinct = roles.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        self.check(!roles.is_empty(), field, "must name at least one role")
+            .check(
+                distinct.len() == roles.len(),
+                field,
+                "must not repeat a role",
+            )
+    }
+
     /// Requires non-blank text of at most `max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> &mut Self {
         if value.trim().is_empty() {

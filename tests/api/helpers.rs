@@ -145,6 +145,11 @@ pub async fn spawn_webhook_app(backend: Backend) -> TestApp {
     start(backend, true, FAST_WEBHOOKS).await
 }
 
+/// The demo app with extra settings (e.g. `TRUSTED_ISSUERS`).
+pub async fn spawn_demo_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    start(backend, true, extra).await
+}
+
 /// A response's status, headers and JSON body.
 pub struct Answer {
     pub status: StatusCode,

@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Answer, TestApp};
 
-const TABLES: [&str; 18] = [
+const TABLES: [&str; 19] = [
     "units",
     "users",
     "plans",
@@ -26,6 +26,7 @@ const TABLES: [&str; 18] = [
     "webhook_events",
     "outbox_events",
     "webhook_deliveries",
+    "api_clients",
 ];
 
 fn counts(app: &TestApp) -> Vec<i64> {
@@ -55,6 +56,8 @@ backend_tests! { spawn_demo_app;
             "aggregation": "sum", "responsible_unit_code": "SKHDT-DKKD"})).await.body["id"].as_i64().unwrap();
         let task = app.get(&format!("/api/v1/plans/{plan}/tasks"), &admin).await.body["items"][0]["id"].as_i64().unwrap();
         let indicator = app.get(&format!("/api/v1/plans/{plan}/indicators"), &admin).await.body["items"][0]["id"].as_i64().unwrap();
+        let client = app.post("/api/v1/clients", &admin, &json!({"name": "Cổng", "roles": ["viewer"]}))
+            .await.body["id"].as_i64().unwrap();
         let before = counts(&app);
 
         let endpoints: Vec<(Method, String)> = vec![
@@ -73,6 +76,9 @@ backend_tests! { spawn_demo_app;
             (Method::PUT, format!("/api/v1/plans/{plan}/schedules")),
             (Method::POST, format!("/api/v1/plans/{plan}/submissions")),
             (Method::POST, "/api/v1/webhooks".into()),
+            (Method::POST, "/api/v1/clients".into()),
+            (Method::PATCH, format!("/api/v1/clients/{client}")),
+            (Method::POST, "/api/v1/auth/token".into()),
         ];
         // 100 000 characters: within the body limit, far over every field's documented maximum.
         let long = "a".repeat(100_000);

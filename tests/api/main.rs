@@ -3,6 +3,7 @@
 mod helpers;
 
 mod auth;
+mod clients;
 mod errors;
 #[cfg(pg_tests)]
 mod faults;
@@ -10,6 +11,7 @@ mod health;
 mod hostile;
 mod imports;
 mod indicators;
+mod issuers;
 mod openapi;
 mod plans;
 mod processes;

@@ -64,6 +64,6 @@ backend_tests! { spawn_demo_app;
                 assert_eq!(answer.problem(422)["errors"][0]["field"], "sort", "{path}");
             }
         }
-        assert_eq!(lists, 11, "every list documents its sort fields");
+        assert_eq!(lists, 12, "every list documents its sort fields");
     }
 }
