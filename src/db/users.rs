@@ -115,8 +115,23 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<User>, ApiError> 
 }
 
 /// The account behind a token, if it still exists and is active.
+/// It is read on every authenticated request, so the account and its roles come in one query.
 pub fn find_active(conn: &mut DbConnection, id: i64) -> Result<Option<User>, ApiError> {
-    Ok(find(conn, id)?.filter(|u| u.active))
+    let rows: Vec<(UserRow, Option<String>)> = users::table
+        .left_join(user_roles::table)
+        .filter(users::id.eq(id))
+        .filter(users::active.eq(true))
+        .select((users::all_columns, user_roles::role.nullable()))
+        .load(conn)?;
+    let mut roles: Vec<Role> = rows
+        .iter()
+        .filter_map(|(_, role)| role.as_deref().and_then(Role::parse))
+        .collect();
+    roles.sort();
+    Ok(rows
+        .into_iter()
+        .next()
+        .map(|(row, _)| row.with_roles(roles)))
 }
 
 /// The account and its password hash, for a login.
