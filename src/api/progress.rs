@@ -13,6 +13,7 @@ use super::tasks::today;
 use crate::auth::{authorize, Action, Caller};
 use crate::db::plans::PlanRow;
 use crate::db::progress::PeriodTotal;
+use crate::db::succession::HoldersOn;
 use crate::db::{self, parse_enum, DbConnection, PageRequest};
 use crate::domain::appendix::{Aggregation, TargetKind, TargetScope};
 use crate::domain::period::PeriodCode;
@@ -247,11 +248,14 @@ fn year_due(schedules: &[Schedule], year: i32, unit: Option<&str>, as_of: NaiveD
 }
 
 /// The progress of every indicator of `plan` on `as_of`, from one aggregation query.
+/// `holders`: who held the plan's items on `as_of` (`db::succession::holders_on`), read once
+/// by the caller for everything it judges on that day.
 pub fn indicator_progress(
     conn: &mut DbConnection,
     plan: &PlanRow,
     as_of: NaiveDate,
     basis: Basis,
+    holders: &HoldersOn,
 ) -> Result<Vec<IndicatorProgress>, ApiError> {
     let years = PlanYears {
         start: plan.period_start_year,
@@ -276,7 +280,6 @@ pub fn indicator_progress(
         ..Default::default()
     };
     let (rows, _) = db::indicators::list(conn, &filter, &page)?;
-    let holders = db::succession::holders_on(conn, plan.id, as_of)?;
     // Parents summing their children: the children's yearly sums, and any direct values
     // that disagree with them.
     let mut children_sums: HashMap<i64, BTreeMap<i32, f64>> = HashMap::new();
@@ -389,8 +392,8 @@ pub fn task_summary(
     conn: &mut DbConnection,
     plan_id: i64,
     as_of: NaiveDate,
+    holders: &HoldersOn,
 ) -> Result<TaskSummary, ApiError> {
-    let holders = db::succession::holders_on(conn, plan_id, as_of)?;
     let filter = |timeliness: Option<Timeliness>, status: Option<&str>| db::tasks::TaskFilter {
         plan_id,
         search_key: None,
@@ -450,7 +453,8 @@ pub fn compliance(
     let edges = db::succession::edges(conn)?;
     let mut owed: Vec<String> =
         if matching.is_empty() || matching.iter().any(|s| s.unit_codes.is_none()) {
-            db::progress::responsible_units(conn, plan_id, as_of)?
+            let holders = db::succession::holders_on(conn, plan_id, as_of)?;
+            db::progress::responsible_units(conn, plan_id, &holders)?
         } else {
             Vec::new()
         };
@@ -538,8 +542,9 @@ pub fn plan_progress(
     as_of: NaiveDate,
     basis: Basis,
 ) -> Result<PlanProgress, ApiError> {
-    let indicators = indicator_progress(conn, plan, as_of, basis)?;
-    let tasks = task_summary(conn, plan.id, as_of)?;
+    let holders = db::succession::holders_on(conn, plan.id, as_of)?;
+    let indicators = indicator_progress(conn, plan, as_of, basis, &holders)?;
+    let tasks = task_summary(conn, plan.id, as_of, &holders)?;
     let schedules = db::schedules::rules(conn, plan.id)?;
     let year = compliance_year(plan, &schedules, as_of);
     let period: PeriodCode = year
@@ -819,20 +824,18 @@ pub async fn get_unit_dashboard(
         };
         let edges = db::succession::edges(conn)?;
         for plan in all_plans(conn, None)? {
+            let holders = db::succession::holders_on(conn, plan.id, as_of)?;
             let mine =
                 |i: &IndicatorProgress| i.responsible_unit_code.as_deref() == Some(unit.as_str());
             dashboard.indicators.extend(
-                indicator_progress(conn, &plan, as_of, Basis::Accepted)?
+                indicator_progress(conn, &plan, as_of, Basis::Accepted, &holders)?
                     .into_iter()
                     .filter(mine),
             );
             let filter = db::tasks::TaskFilter {
                 plan_id: plan.id,
                 search_key: None,
-                lead: Some(
-                    db::succession::holders_on(conn, plan.id, as_of)?
-                        .unit_match(&unit, Item::task_id),
-                ),
+                lead: Some(holders.unit_match(&unit, Item::task_id)),
                 status: None,
                 timeliness: None,
                 as_of,
@@ -866,7 +869,7 @@ pub async fn get_unit_dashboard(
             let schedules = db::schedules::rules(conn, plan.id)?;
             let year = as_of.year();
             let owes = (plan.period_start_year..=plan.period_end_year).contains(&year)
-                && db::progress::responsible_units(conn, plan.id, as_of)?.contains(&unit);
+                && db::progress::responsible_units(conn, plan.id, &holders)?.contains(&unit);
             let deliveries = db::progress::deliveries(conn, plan.id, &year.to_string())?;
             // A report this unit's predecessor made before it ceased counts as this unit's.
             let delivered = deliveries.iter().any(|d| {
@@ -997,13 +1000,14 @@ pub async fn get_dashboard(
             compliance_rate: None,
         };
         for plan in &plans {
-            for indicator in indicator_progress(conn, plan, as_of, Basis::Accepted)? {
+            let holders = db::succession::holders_on(conn, plan.id, as_of)?;
+            for indicator in indicator_progress(conn, plan, as_of, Basis::Accepted, &holders)? {
                 *dashboard
                     .indicators_by_status
                     .entry(db::enum_text(&indicator.status))
                     .or_default() += 1;
             }
-            let tasks = task_summary(conn, plan.id, as_of)?;
+            let tasks = task_summary(conn, plan.id, as_of, &holders)?;
             for (name, n) in [
                 ("not_due", tasks.not_due),
                 ("on_track", tasks.on_track),

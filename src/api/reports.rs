@@ -152,7 +152,8 @@ fn build(conn: &mut DbConnection, plan_id: i64, year: i32) -> Result<Consolidate
     }
     let as_of = NaiveDate::from_ymd_opt(year, 12, 31).map_or_else(today, |end| end.min(today()));
     let years: Vec<i32> = (plan.period_start_year..=year).collect();
-    let indicators = indicator_progress(conn, &plan, as_of, Basis::Accepted)?
+    let holders = db::succession::holders_on(conn, plan.id, as_of)?;
+    let indicators = indicator_progress(conn, &plan, as_of, Basis::Accepted, &holders)?
         .into_iter()
         .map(|i| ReportIndicator {
             values: years

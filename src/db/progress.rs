@@ -1,7 +1,7 @@
 //! The aggregations behind progress, compliance and reports, computed by the database: the
 //! yearly totals of accepted values per indicator, never the individual value rows.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, max, sum};
 use diesel::prelude::*;
 
@@ -138,12 +138,12 @@ pub fn indicator_series(
     Ok(totals(rows))
 }
 
-/// The units with a responsibility in the plan on `day`: reporting an indicator or leading a
-/// task, as the organisation was that day.
+/// The units with a responsibility in the plan: reporting an indicator or leading a task, as
+/// the organisation was on the day `holders` were read for.
 pub fn responsible_units(
     conn: &mut DbConnection,
     plan_id: i64,
-    day: NaiveDate,
+    holders: &super::succession::HoldersOn,
 ) -> Result<Vec<String>, ApiError> {
     let indicators: Vec<(i64, Option<String>)> = indicators::table
         .filter(indicators::plan_id.eq(plan_id))
@@ -153,7 +153,6 @@ pub fn responsible_units(
         .filter(tasks::plan_id.eq(plan_id))
         .select((tasks::id, tasks::lead_unit_code))
         .load(conn)?;
-    let holders = super::succession::holders_on(conn, plan_id, day)?;
     let items = indicators
         .into_iter()
         .map(|(id, unit)| (Item::Indicator(id), unit))
