@@ -19,7 +19,8 @@ use crate::error::PROBLEM_JSON;
     info(
         title = "plan-tracker",
         description = include_str!("openapi_intro.md"),
-        license(name = "MIT")
+        license(name = "MIT"),
+        contact(name = "plan-tracker maintainers")
     ),
     tags(
         (name = "auth", description = "Logging in (đăng nhập) and the caller's own account. Callers are local accounts, API clients (OAuth 2.0 client credentials), or users of a trusted external issuer such as the portal's single sign-on, whose own JWTs are accepted as bearer tokens."),
@@ -160,6 +161,7 @@ fn finish(mut api: OpenApi) -> OpenApi {
             .responses
             .insert(name.to_string(), RefOr::T(response));
     }
+    refer_page_items(components);
     for (path, item) in api.paths.paths.iter_mut() {
         let public = PUBLIC.contains(&path.as_str());
         let has_path_params = path.contains('{');
@@ -193,6 +195,28 @@ fn finish(mut api: OpenApi) -> OpenApi {
         }
     }
     api
+}
+
+/// utoipa copies a generic's argument into each instance (`Page_UnitResponse.items` would
+/// repeat all of `UnitResponse`): point each page's items at the item's own schema instead, so
+/// that generated clients get one type per item rather than one per page.
+fn refer_page_items(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if !names.iter().any(|n| n == item) {
+            continue;
+        }
+        if let RefOr::T(Schema::Object(page)) = schema {
+            if let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") {
+                items.items =
+                    ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+            }
+        }
+    }
 }
 
 /// The complete OpenAPI document of the service.
@@ -291,6 +315,22 @@ mod tests {
         let mut dangling = Vec::new();
         walk(&doc, &doc, &mut dangling);
         assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+    }
+
+    #[test]
+    fn every_page_refers_to_its_item_schema() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let pages: Vec<_> = schemas.keys().filter(|k| k.starts_with("Page_")).collect();
+        assert!(pages.len() >= 10, "{pages:?}");
+        for page in pages {
+            let item = &page["Page_".len()..];
+            assert_eq!(
+                schemas[page]["properties"]["items"]["items"]["$ref"],
+                format!("#/components/schemas/{item}"),
+                "{page}"
+            );
+        }
     }
 
     #[test]
