@@ -19,8 +19,8 @@ use crate::domain::appendix::{Aggregation, TargetKind, TargetScope};
 use crate::domain::period::PeriodCode;
 use crate::domain::progress::{evaluate, Goal, IndicatorStatus, PlanYears, YearVerdict};
 use crate::domain::submission::{deadline_for, Schedule};
-use crate::domain::succession::{holders_on, Item};
-use crate::domain::timeliness::{local_date, Timeliness};
+use crate::domain::succession::{holders_on, Edge, Item};
+use crate::domain::timeliness::{local_date, Timeliness, TimelinessCounts};
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -127,13 +127,8 @@ pub struct OverdueTask {
 /// Tasks by timeliness on `as_of`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 pub struct TaskSummary {
-    pub total: i64,
-    pub not_due: i64,
-    pub on_track: i64,
-    pub overdue: i64,
-    pub completed_on_time: i64,
-    pub completed_late: i64,
-    pub cancelled: i64,
+    #[serde(flatten)]
+    pub counts: TimelinessCounts,
     /// The overdue tasks (up to 500), earliest deadline first.
     pub overdue_tasks: Vec<OverdueTask>,
 }
@@ -247,16 +242,35 @@ fn year_due(schedules: &[Schedule], year: i32, unit: Option<&str>, as_of: NaiveD
     }
 }
 
-/// The progress of every indicator of `plan` on `as_of`, from one aggregation query.
-/// `holders`: who held the plan's items on `as_of` (`db::succession::holders_on`), read once
-/// by the caller for everything it judges on that day.
+/// What every aggregate of one plan on one day judges by: who held the plan's items that day,
+/// its reporting schedules, and the organisation's successions. Read once per plan and day
+/// (three small queries) and passed to each aggregate, rather than read again by each.
+pub struct PlanDay {
+    pub as_of: NaiveDate,
+    pub holders: HoldersOn,
+    pub schedules: Vec<Schedule>,
+    pub edges: Vec<Edge>,
+}
+
+impl PlanDay {
+    pub fn read(conn: &mut DbConnection, plan_id: i64, as_of: NaiveDate) -> Result<Self, ApiError> {
+        Ok(PlanDay {
+            as_of,
+            holders: db::succession::holders_on(conn, plan_id, as_of)?,
+            schedules: db::schedules::rules(conn, plan_id)?,
+            edges: db::succession::edges(conn)?,
+        })
+    }
+}
+
+/// The progress of every indicator of `plan` on `day.as_of`, from one aggregation query.
 pub fn indicator_progress(
     conn: &mut DbConnection,
     plan: &PlanRow,
-    as_of: NaiveDate,
     basis: Basis,
-    holders: &HoldersOn,
+    day: &PlanDay,
 ) -> Result<Vec<IndicatorProgress>, ApiError> {
+    let (as_of, holders, schedules) = (day.as_of, &day.holders, &day.schedules);
     let years = PlanYears {
         start: plan.period_start_year,
         end: plan.period_end_year,
@@ -268,7 +282,6 @@ pub fn indicator_progress(
         basis.statuses(),
         last_year,
     )?);
-    let schedules = db::schedules::rules(conn, plan.id)?;
     let page = PageRequest {
         limit: 10_000,
         offset: 0,
@@ -279,7 +292,7 @@ pub fn indicator_progress(
         plan_id: plan.id,
         ..Default::default()
     };
-    let (rows, _) = db::indicators::list(conn, &filter, &page)?;
+    let rows = db::indicators::rows(conn, &filter, &page)?;
     // Parents summing their children: the children's yearly sums, and any direct values
     // that disagree with them.
     let mut children_sums: HashMap<i64, BTreeMap<i32, f64>> = HashMap::new();
@@ -342,11 +355,11 @@ pub fn indicator_progress(
                 .map(str::to_owned);
             let unit = unit.as_deref();
             let due = (years.start..=last_year)
-                .filter(|y| year_due(&schedules, *y, unit, as_of))
+                .filter(|y| year_due(schedules, *y, unit, as_of))
                 .count() as i64;
             let reported = pairs
                 .iter()
-                .filter(|(y, _)| year_due(&schedules, *y, unit, as_of))
+                .filter(|(y, _)| year_due(schedules, *y, unit, as_of))
                 .count() as i64;
             Ok(IndicatorProgress {
                 id: row.id,
@@ -387,39 +400,32 @@ pub fn indicator_progress(
         .collect()
 }
 
-/// Task counts by timeliness and the overdue list, one count query per timeliness.
+/// Task counts by timeliness (one grouped query) and the overdue list.
 pub fn task_summary(
     conn: &mut DbConnection,
     plan_id: i64,
     as_of: NaiveDate,
     holders: &HoldersOn,
 ) -> Result<TaskSummary, ApiError> {
-    let filter = |timeliness: Option<Timeliness>, status: Option<&str>| db::tasks::TaskFilter {
+    let filter = |timeliness: Option<Timeliness>| db::tasks::TaskFilter {
         plan_id,
         search_key: None,
         lead: None,
-        status: status.map(str::to_owned),
+        status: None,
         timeliness,
         as_of,
         due_before: None,
         due_after: None,
     };
-    let count = |conn: &mut DbConnection, t, s| db::tasks::count(conn, &filter(t, s));
     let page = PageRequest {
         limit: 500,
         offset: 0,
         sort: "due_date",
         descending: false,
     };
-    let (overdue_rows, _) = db::tasks::list(conn, &filter(Some(Timeliness::Overdue), None), &page)?;
+    let overdue_rows = db::tasks::rows(conn, &filter(Some(Timeliness::Overdue)), &page)?;
     Ok(TaskSummary {
-        total: count(conn, None, None)?,
-        not_due: count(conn, Some(Timeliness::NotDue), None)?,
-        on_track: count(conn, Some(Timeliness::OnTrack), None)?,
-        overdue: count(conn, Some(Timeliness::Overdue), None)?,
-        completed_on_time: count(conn, Some(Timeliness::CompletedOnTime), None)?,
-        completed_late: count(conn, Some(Timeliness::CompletedLate), None)?,
-        cancelled: count(conn, None, Some("cancelled"))?,
+        counts: db::tasks::timeliness_counts(conn, plan_id, as_of)?,
         overdue_tasks: overdue_rows
             .into_iter()
             .map(|t| OverdueTask {
@@ -436,31 +442,29 @@ pub fn task_summary(
     })
 }
 
-/// Who owes `period`'s report and whether they delivered, judged at the end of `as_of`.
+/// Who owes `period`'s report and whether they delivered, judged at the end of `day.as_of`.
 pub fn compliance(
     conn: &mut DbConnection,
     plan_id: i64,
     period: &PeriodCode,
-    as_of: NaiveDate,
+    day: &PlanDay,
 ) -> Result<Compliance, ApiError> {
-    let schedules = db::schedules::rules(conn, plan_id)?;
+    let (as_of, schedules, edges) = (day.as_of, &day.schedules, &day.edges);
     let matching: Vec<&Schedule> = schedules
         .iter()
         .filter(|s| s.period_type == period.period_type())
         .collect();
     // The organisation of `as_of`: a unit that had ceased by then owes through its successors,
     // and a report its predecessor made counts for it.
-    let edges = db::succession::edges(conn)?;
     let mut owed: Vec<String> =
         if matching.is_empty() || matching.iter().any(|s| s.unit_codes.is_none()) {
-            let holders = db::succession::holders_on(conn, plan_id, as_of)?;
-            db::progress::responsible_units(conn, plan_id, &holders)?
+            db::progress::responsible_units(conn, plan_id, &day.holders)?
         } else {
             Vec::new()
         };
     for schedule in &matching {
         for unit in schedule.unit_codes.iter().flatten() {
-            owed.extend(holders_on(unit, as_of, &edges));
+            owed.extend(holders_on(unit, as_of, edges));
         }
     }
     owed.sort();
@@ -470,7 +474,7 @@ pub fn compliance(
     let mut made = db::progress::deliveries(conn, plan_id, &period.to_string())?;
     made.sort_by_key(|d| !owed.contains(&d.unit_code));
     for delivery in made {
-        for holder in holders_on(&delivery.unit_code, as_of, &edges) {
+        for holder in holders_on(&delivery.unit_code, as_of, edges) {
             deliveries.entry(holder).or_insert_with(|| delivery.clone());
         }
     }
@@ -489,7 +493,7 @@ pub fn compliance(
             let delivery = deliveries.get(&unit);
             let deadline = delivery
                 .and_then(|d| d.deadline_at.map(|t| t.and_utc()))
-                .or_else(|| deadline_for(period, &unit, &schedules));
+                .or_else(|| deadline_for(period, &unit, schedules));
             let first = delivery.and_then(|d| d.first_submitted_at.map(|t| t.and_utc()));
             let state = match (first, deadline) {
                 (Some(at), Some(cutoff)) if at >= cutoff => DeliveryState::Late,
@@ -542,11 +546,10 @@ pub fn plan_progress(
     as_of: NaiveDate,
     basis: Basis,
 ) -> Result<PlanProgress, ApiError> {
-    let holders = db::succession::holders_on(conn, plan.id, as_of)?;
-    let indicators = indicator_progress(conn, plan, as_of, basis, &holders)?;
-    let tasks = task_summary(conn, plan.id, as_of, &holders)?;
-    let schedules = db::schedules::rules(conn, plan.id)?;
-    let year = compliance_year(plan, &schedules, as_of);
+    let day = PlanDay::read(conn, plan.id, as_of)?;
+    let indicators = indicator_progress(conn, plan, basis, &day)?;
+    let tasks = task_summary(conn, plan.id, as_of, &day.holders)?;
+    let year = compliance_year(plan, &day.schedules, as_of);
     let period: PeriodCode = year
         .to_string()
         .parse()
@@ -557,7 +560,7 @@ pub fn plan_progress(
         basis,
         indicators,
         tasks,
-        compliance: compliance(conn, plan.id, &period, as_of)?,
+        compliance: compliance(conn, plan.id, &period, &day)?,
     })
 }
 
@@ -727,7 +730,8 @@ pub async fn get_compliance(
     let (plan_id, as_of) = (plan_id.into_inner(), query.as_of.unwrap_or_else(today));
     let result = db::run(&state.pool, move |conn| {
         db::plans::require(conn, plan_id)?;
-        compliance(conn, plan_id, &period, as_of)
+        let day = PlanDay::read(conn, plan_id, as_of)?;
+        compliance(conn, plan_id, &period, &day)
     })
     .await?;
     Ok(web::Json(result))
@@ -822,13 +826,13 @@ pub async fn get_unit_dashboard(
             open_submissions: Vec::new(),
             upcoming: Vec::new(),
         };
-        let edges = db::succession::edges(conn)?;
         for plan in all_plans(conn, None)? {
-            let holders = db::succession::holders_on(conn, plan.id, as_of)?;
+            let day = PlanDay::read(conn, plan.id, as_of)?;
+            let holders = &day.holders;
             let mine =
                 |i: &IndicatorProgress| i.responsible_unit_code.as_deref() == Some(unit.as_str());
             dashboard.indicators.extend(
-                indicator_progress(conn, &plan, as_of, Basis::Accepted, &holders)?
+                indicator_progress(conn, &plan, Basis::Accepted, &day)?
                     .into_iter()
                     .filter(mine),
             );
@@ -848,7 +852,7 @@ pub async fn get_unit_dashboard(
                 sort: "due_date",
                 descending: false,
             };
-            for task in db::tasks::list(conn, &filter, &page)?.0 {
+            for task in db::tasks::rows(conn, &filter, &page)? {
                 let status = parse_enum(&task.status)?;
                 dashboard.tasks.push(UnitTask {
                     timeliness: crate::domain::timeliness::classify(
@@ -866,15 +870,15 @@ pub async fn get_unit_dashboard(
                     progress_percent: task.progress_percent,
                 });
             }
-            let schedules = db::schedules::rules(conn, plan.id)?;
+            let schedules = &day.schedules;
             let year = as_of.year();
             let owes = (plan.period_start_year..=plan.period_end_year).contains(&year)
-                && db::progress::responsible_units(conn, plan.id, &holders)?.contains(&unit);
+                && db::progress::responsible_units(conn, plan.id, holders)?.contains(&unit);
             let deliveries = db::progress::deliveries(conn, plan.id, &year.to_string())?;
             // A report this unit's predecessor made before it ceased counts as this unit's.
             let delivered = deliveries.iter().any(|d| {
                 d.first_submitted_at.is_some()
-                    && holders_on(&d.unit_code, as_of, &edges).contains(&unit)
+                    && holders_on(&d.unit_code, as_of, &day.edges).contains(&unit)
             });
             if owes && !delivered {
                 dashboard.upcoming.push(OwedReport {
@@ -885,7 +889,7 @@ pub async fn get_unit_dashboard(
                         .find(|d| d.unit_code == unit)
                         .map(|d| d.submission_id),
                     status: None,
-                    deadline: schedules_deadline(&schedules, year, Some(&unit)),
+                    deadline: schedules_deadline(schedules, year, Some(&unit)),
                 });
             }
         }
@@ -1000,14 +1004,14 @@ pub async fn get_dashboard(
             compliance_rate: None,
         };
         for plan in &plans {
-            let holders = db::succession::holders_on(conn, plan.id, as_of)?;
-            for indicator in indicator_progress(conn, plan, as_of, Basis::Accepted, &holders)? {
+            let day = PlanDay::read(conn, plan.id, as_of)?;
+            for indicator in indicator_progress(conn, plan, Basis::Accepted, &day)? {
                 *dashboard
                     .indicators_by_status
                     .entry(db::enum_text(&indicator.status))
                     .or_default() += 1;
             }
-            let tasks = task_summary(conn, plan.id, as_of, &holders)?;
+            let tasks = task_summary(conn, plan.id, as_of, &day.holders)?.counts;
             for (name, n) in [
                 ("not_due", tasks.not_due),
                 ("on_track", tasks.on_track),
@@ -1021,7 +1025,7 @@ pub async fn get_dashboard(
                     .entry(name.into())
                     .or_default() += n;
             }
-            let reports = compliance(conn, plan.id, &period, as_of)?;
+            let reports = compliance(conn, plan.id, &period, &day)?;
             dashboard.reports_owed += reports.owed;
             dashboard.reports_on_time += reports.on_time;
             dashboard.reports_late += reports.late;

@@ -8,7 +8,7 @@ use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::progress::{compliance, indicator_progress, Basis, Compliance};
+use super::progress::{compliance, indicator_progress, Basis, Compliance, PlanDay};
 use super::tasks::today;
 use crate::auth::{authorize, Action, Caller};
 use crate::db::{self, parse_enum, DbConnection, PageRequest};
@@ -152,8 +152,8 @@ fn build(conn: &mut DbConnection, plan_id: i64, year: i32) -> Result<Consolidate
     }
     let as_of = NaiveDate::from_ymd_opt(year, 12, 31).map_or_else(today, |end| end.min(today()));
     let years: Vec<i32> = (plan.period_start_year..=year).collect();
-    let holders = db::succession::holders_on(conn, plan.id, as_of)?;
-    let indicators = indicator_progress(conn, &plan, as_of, Basis::Accepted, &holders)?
+    let day = PlanDay::read(conn, plan.id, as_of)?;
+    let indicators = indicator_progress(conn, &plan, Basis::Accepted, &day)?
         .into_iter()
         .map(|i| ReportIndicator {
             values: years
@@ -226,7 +226,7 @@ fn build(conn: &mut DbConnection, plan_id: i64, year: i32) -> Result<Consolidate
         .parse()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("period {year}: {e}")))?;
     Ok(ConsolidatedReport {
-        compliance: compliance(conn, plan.id, &period, as_of)?,
+        compliance: compliance(conn, plan.id, &period, &day)?,
         plan: ReportPlan {
             id: plan.id,
             number: plan.number,

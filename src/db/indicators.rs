@@ -198,12 +198,22 @@ fn filtered<'a>(filter: &'a IndicatorFilter) -> indicators::BoxedQuery<'a, Db> {
     query
 }
 
+/// One page of the indicators `filter` matches, and how many match in all.
 pub fn list(
     conn: &mut DbConnection,
     filter: &IndicatorFilter,
     page: &PageRequest,
 ) -> Result<(Vec<IndicatorRow>, i64), ApiError> {
     let total: i64 = filtered(filter).count().get_result(conn)?;
+    Ok((rows(conn, filter, page)?, total))
+}
+
+/// One page of the indicators `filter` matches, without counting them.
+pub fn rows(
+    conn: &mut DbConnection,
+    filter: &IndicatorFilter,
+    page: &PageRequest,
+) -> Result<Vec<IndicatorRow>, ApiError> {
     let mut query = filtered(filter);
     query = match (page.sort, page.descending) {
         ("name", false) => query.order((indicators::search_key.asc(), indicators::id.asc())),
@@ -215,8 +225,7 @@ pub fn list(
         (_, false) => query.order((indicators::code.asc(), indicators::id.asc())),
         (_, true) => query.order((indicators::code.desc(), indicators::id.desc())),
     };
-    let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
-    Ok((rows, total))
+    Ok(query.limit(page.limit).offset(page.offset).load(conn)?)
 }
 
 fn indicator_search_key(data: &IndicatorData) -> String {

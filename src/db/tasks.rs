@@ -2,11 +2,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text};
 
 use super::schema::{task_extensions, tasks};
 use super::{Db, DbConnection, PageRequest};
 use crate::domain::text::search_key;
-use crate::domain::timeliness::Timeliness;
+use crate::domain::timeliness::{Timeliness, TimelinessCounts};
 use crate::domain::webhook::EventType;
 use crate::error::ApiError;
 
@@ -199,17 +200,69 @@ fn filtered<'a>(filter: &'a TaskFilter) -> tasks::BoxedQuery<'a, Db> {
     query
 }
 
-/// How many tasks match `filter`.
-pub fn count(conn: &mut DbConnection, filter: &TaskFilter) -> Result<i64, ApiError> {
-    Ok(filtered(filter).count().get_result(conn)?)
+/// How many of a plan's tasks are in each timeliness on `as_of`, and in all: one grouped
+/// query. The classification is that of `filtered` (and of domain::timeliness::classify); the
+/// test `timeliness_counts_agree_with_the_filters` holds them together.
+pub fn timeliness_counts(
+    conn: &mut DbConnection,
+    plan_id: i64,
+    as_of: NaiveDate,
+) -> Result<TimelinessCounts, ApiError> {
+    #[derive(QueryableByName)]
+    struct Class {
+        #[diesel(sql_type = Text)]
+        class: String,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let classes: Vec<Class> = diesel::sql_query(
+        "SELECT CASE \
+           WHEN status = 'not_started' AND due_date >= $1 THEN 'not_due' \
+           WHEN status IN ('not_started', 'in_progress') AND (due_date IS NULL \
+             OR (status = 'in_progress' AND due_date >= $1)) THEN 'on_track' \
+           WHEN status IN ('not_started', 'in_progress') AND due_date < $1 THEN 'overdue' \
+           WHEN status = 'completed' AND completed_on IS NOT NULL \
+             AND (due_date IS NULL OR completed_on <= due_date) THEN 'completed_on_time' \
+           WHEN status = 'completed' AND completed_on > due_date THEN 'completed_late' \
+           WHEN status = 'cancelled' THEN 'cancelled' \
+           ELSE 'other' END AS class, COUNT(*) AS n \
+         FROM tasks WHERE plan_id = $2 GROUP BY 1",
+    )
+    .bind::<Date, _>(as_of)
+    .bind::<BigInt, _>(plan_id)
+    .load(conn)?;
+    let mut counts = TimelinessCounts::default();
+    for Class { class, n } in classes {
+        counts.total += n;
+        *match class.as_str() {
+            "not_due" => &mut counts.not_due,
+            "on_track" => &mut counts.on_track,
+            "overdue" => &mut counts.overdue,
+            "completed_on_time" => &mut counts.completed_on_time,
+            "completed_late" => &mut counts.completed_late,
+            "cancelled" => &mut counts.cancelled,
+            _ => continue,
+        } += n;
+    }
+    Ok(counts)
 }
 
+/// One page of the tasks `filter` matches, and how many match in all.
 pub fn list(
     conn: &mut DbConnection,
     filter: &TaskFilter,
     page: &PageRequest,
 ) -> Result<(Vec<TaskRow>, i64), ApiError> {
     let total: i64 = filtered(filter).count().get_result(conn)?;
+    Ok((rows(conn, filter, page)?, total))
+}
+
+/// One page of the tasks `filter` matches, without counting them.
+pub fn rows(
+    conn: &mut DbConnection,
+    filter: &TaskFilter,
+    page: &PageRequest,
+) -> Result<Vec<TaskRow>, ApiError> {
     let mut query = filtered(filter);
     query = match (page.sort, page.descending) {
         ("due_date", false) => query.order((tasks::due_date.asc(), tasks::id.asc())),
@@ -221,8 +274,7 @@ pub fn list(
         (_, false) => query.order((tasks::code.asc(), tasks::id.asc())),
         (_, true) => query.order((tasks::code.desc(), tasks::id.desc())),
     };
-    let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
-    Ok((rows, total))
+    Ok(query.limit(page.limit).offset(page.offset).load(conn)?)
 }
 
 fn task_search_key(data: &TaskData) -> String {
@@ -340,4 +392,73 @@ pub fn extend(
         ))
         .execute(conn)?;
     Ok(task_extensions::table.find(id).first(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The grouped counts classify as the per-timeliness filters do, for tasks of every status
+    /// with and without deadlines and completion dates, on days before, on and after them.
+    #[test]
+    fn timeliness_counts_agree_with_the_filters() {
+        let (_dir, pool) = super::super::test_database();
+        let conn: &mut DbConnection = &mut pool.get().unwrap();
+        crate::demo::load(conn).unwrap();
+        let plan_id = 1;
+        let template = tasks::table
+            .filter(tasks::plan_id.eq(plan_id))
+            .first::<TaskRow>(conn)
+            .unwrap()
+            .into_data();
+        let day = |m, d| NaiveDate::from_ymd_opt(2024, m, d);
+        let mut n = 0;
+        for status in ["not_started", "in_progress", "completed", "cancelled"] {
+            for due in [None, day(6, 30)] {
+                for completed in [None, day(6, 1), day(6, 30), day(7, 15)] {
+                    n += 1;
+                    insert(
+                        conn,
+                        &TaskData {
+                            code: format!("T{n}"),
+                            status: status.into(),
+                            due_date: due,
+                            original_due_date: due,
+                            completed_on: completed,
+                            ..template.clone()
+                        },
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        for as_of in [day(1, 1), day(6, 30), day(7, 1), day(12, 31)] {
+            let as_of = as_of.unwrap();
+            let mut counted = |timeliness, status: Option<&str>| {
+                let filter = TaskFilter {
+                    plan_id,
+                    search_key: None,
+                    lead: None,
+                    status: status.map(str::to_owned),
+                    timeliness,
+                    as_of,
+                    due_before: None,
+                    due_after: None,
+                };
+                filtered(&filter).count().get_result::<i64>(conn).unwrap()
+            };
+            let expected = TimelinessCounts {
+                total: counted(None, None),
+                not_due: counted(Some(Timeliness::NotDue), None),
+                on_track: counted(Some(Timeliness::OnTrack), None),
+                overdue: counted(Some(Timeliness::Overdue), None),
+                completed_on_time: counted(Some(Timeliness::CompletedOnTime), None),
+                completed_late: counted(Some(Timeliness::CompletedLate), None),
+                cancelled: counted(None, Some("cancelled")),
+            };
+            let grouped = timeliness_counts(conn, plan_id, as_of).unwrap();
+            assert_eq!(grouped, expected, "as of {as_of}");
+            assert!(grouped.not_due > 0 || grouped.overdue > 0, "{grouped:?}");
+        }
+    }
 }

@@ -45,6 +45,19 @@ pub enum Timeliness {
     CompletedLate,
 }
 
+/// How many of a plan's tasks are in each timeliness on a day (`cancelled`: by status, as
+/// cancelled tasks are not classified), and how many there are in all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TimelinessCounts {
+    pub total: i64,
+    pub not_due: i64,
+    pub on_track: i64,
+    pub overdue: i64,
+    pub completed_on_time: i64,
+    pub completed_late: i64,
+    pub cancelled: i64,
+}
+
 /// Classifies a task on the local date `as_of`; `due` is inclusive (a task due 2022-06-30 is on
 /// time when completed that day and overdue from 2022-07-01).
 ///

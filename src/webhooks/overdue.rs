@@ -9,7 +9,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::api::progress::{compliance, DeliveryState};
+use crate::api::progress::{compliance, DeliveryState, PlanDay};
 use crate::db::{self, DbConnection};
 use crate::domain::timeliness::local_date;
 use crate::domain::webhook::{periods_due_between, EventType};
@@ -74,17 +74,16 @@ fn missing_reports(
     let after = now.checked_sub_signed(lookback).unwrap_or(now);
     let mut raised = 0;
     for plan in db::overdue::plans_with_schedules(conn)? {
-        let schedules = db::schedules::rules(conn, plan.id)?;
+        let day = PlanDay::read(conn, plan.id, local_date(now))?;
         let years = plan.period_start_year..=plan.period_end_year;
-        for period in periods_due_between(&schedules, years, after, now) {
+        for period in periods_due_between(&day.schedules, years, after, now) {
             let period_code = period.to_string();
-            let missing: Vec<(String, DateTime<Utc>)> =
-                compliance(conn, plan.id, &period, local_date(now))?
-                    .units
-                    .into_iter()
-                    .filter(|u| u.state == DeliveryState::Missing)
-                    .filter_map(|u| u.deadline.filter(|d| *d <= now).map(|d| (u.unit_code, d)))
-                    .collect();
+            let missing: Vec<(String, DateTime<Utc>)> = compliance(conn, plan.id, &period, &day)?
+                .units
+                .into_iter()
+                .filter(|u| u.state == DeliveryState::Missing)
+                .filter_map(|u| u.deadline.filter(|d| *d <= now).map(|d| (u.unit_code, d)))
+                .collect();
             let key = |unit: &str| format!("submission.overdue:{}:{unit}:{period_code}", plan.id);
             let keys: Vec<String> = missing.iter().map(|(unit, _)| key(unit)).collect();
             let known = db::outbox::existing_keys(conn, &keys)?;
