@@ -20,6 +20,9 @@ pub struct Settings {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub token_ttl: Duration,
+    /// How long a token's account or API client, once read, is trusted without reading it
+    /// again (`CALLER_CACHE_MS`; zero reads it on every request).
+    pub caller_cache_ttl: Duration,
     pub max_body_bytes: usize,
     pub cors_origins: Vec<String>,
     pub login_max_failures: u32,
@@ -59,6 +62,7 @@ impl std::fmt::Debug for Settings {
             .field("jwt_issuer", &self.jwt_issuer)
             .field("jwt_audience", &self.jwt_audience)
             .field("token_ttl", &self.token_ttl)
+            .field("caller_cache_ttl", &self.caller_cache_ttl)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("cors_origins", &self.cors_origins)
             .field("webhooks", &self.webhooks)
@@ -144,6 +148,7 @@ impl Settings {
             jwt_issuer: get("JWT_ISSUER").unwrap_or_else(|| "plan-tracker".into()),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or_else(|| "plan-tracker".into()),
             token_ttl: Duration::from_secs(number("TOKEN_TTL_SECS", 3600)?.clamp(60, 86_400)),
+            caller_cache_ttl: Duration::from_millis(number("CALLER_CACHE_MS", 1000)?.min(60_000)),
             max_body_bytes,
             cors_origins: get("CORS_ORIGINS")
                 .map(|v| {
@@ -209,6 +214,19 @@ mod tests {
         assert!(settings(&[("WEBHOOK_ALLOW_HTTP", "yes")]).is_err());
         assert!(settings(&[("WEBHOOK_POLL_MS", "soon")]).is_err());
         assert!(settings(&[("TRUSTED_ISSUERS", "[{\"issuer\": 1}]")]).is_err());
+    }
+
+    #[test]
+    fn caller_cache_defaults_to_a_second_can_be_off_and_is_capped() {
+        assert_eq!(
+            settings(&[]).unwrap().caller_cache_ttl,
+            Duration::from_secs(1)
+        );
+        let off = settings(&[("CALLER_CACHE_MS", "0")]).unwrap();
+        assert_eq!(off.caller_cache_ttl, Duration::ZERO);
+        let long = settings(&[("CALLER_CACHE_MS", "3600000")]).unwrap();
+        assert_eq!(long.caller_cache_ttl, Duration::from_secs(60));
+        assert!(settings(&[("CALLER_CACHE_MS", "-1")]).is_err());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::api::extract;
+use crate::auth::cache::CallerCache;
 use crate::auth::jwks::TrustedIssuers;
 use crate::auth::throttle::LoginThrottle;
 use crate::auth::token::TokenKeys;
@@ -29,6 +30,8 @@ pub struct AppState {
     /// External issuers whose tokens are accepted besides the service's own.
     pub issuers: TrustedIssuers,
     pub throttle: LoginThrottle,
+    /// Recently resolved token subjects (accounts and API clients).
+    pub callers: CallerCache,
     pub settings: Settings,
     pub methods: MethodTable,
 }
@@ -162,6 +165,10 @@ fn cors(origins: &[String]) -> Cors {
 fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<Server> {
     let document = Arc::new(openapi::document());
     let pool_size = pool.max_size() as usize;
+    let workers = match settings.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
     let state = web::Data::new(AppState {
         pool,
         tokens: TokenKeys::new(
@@ -172,11 +179,12 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
         )?,
         issuers: TrustedIssuers::new(&settings.trusted_issuers, &settings.jwt_issuer)?,
         throttle: LoginThrottle::new(settings.login_max_failures, settings.login_lockout),
+        callers: CallerCache::new(settings.caller_cache_ttl),
         methods: MethodTable::from_document(&document),
         settings: settings.clone(),
     });
     let max_body = settings.max_body_bytes;
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         App::new()
             .into_utoipa_app()
             .configure(crate::api::configure)
@@ -206,13 +214,14 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
             .wrap(Compress::default())
     })
     .listen(listener)?
-    // Database work runs on blocking threads; more of them than pooled connections would only
-    // wait for a connection, each with its own stack and allocator arena (actix's default is
-    // 512 per worker).
-    .worker_max_blocking_threads(pool_size)
+    .workers(workers)
+    // Database work runs on blocking threads, a pool of them per worker. Together they hold no
+    // more threads than the pool has connections, so work waits for a thread in the blocking
+    // pool's first-come queue, never for a connection: r2d2 lets a newcomer take a freed
+    // connection before the thread that waited longest, and under load some requests then
+    // waited close to a second (bench/RESULTS.md). Fewer threads also mean fewer stacks and
+    // allocator arenas (actix's default is 512 per worker).
+    .worker_max_blocking_threads((pool_size / workers).max(1))
     .shutdown_timeout(settings.shutdown_timeout.as_secs());
-    if settings.workers > 0 {
-        server = server.workers(settings.workers);
-    }
     Ok(server.run())
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::extract::{max_body_bytes, parse_json, payload_error};
-use crate::auth::caller::CLIENT_SUBJECT_PREFIX;
+use crate::auth::caller::{client_token_subject, user_token_subject};
 use crate::auth::{password, Caller, CallerKind, Identity};
 use crate::db::{self, DbConnection};
 use crate::domain::role::Role;
@@ -335,7 +335,7 @@ async fn password_grant(
         |user| user.active,
     )
     .await?;
-    user.map(|u| token_response(state, u.id.to_string(), u.unit_code, u.roles))
+    user.map(|u| token_response(state, user_token_subject(u.id), u.unit_code, u.roles))
         .transpose()
 }
 
@@ -354,21 +354,14 @@ async fn client_grant(
     }
     let client = check_secret(
         state,
-        format!("{CLIENT_SUBJECT_PREFIX}{id}"),
+        client_token_subject(id),
         secret,
         move |conn| db::clients::find_for_grant(conn, id),
         |client| client.active,
     )
     .await?;
     client
-        .map(|c| {
-            token_response(
-                state,
-                format!("{CLIENT_SUBJECT_PREFIX}{}", c.id),
-                c.unit_code,
-                c.roles,
-            )
-        })
+        .map(|c| token_response(state, client_token_subject(c.id), c.unit_code, c.roles))
         .transpose()
 }
 

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{nullable, ApiJson};
 use super::pagination::{ListParams, Page};
+use crate::auth::caller::client_token_subject;
 use crate::auth::{authorize, password, Action, Caller};
 use crate::db::{self, clients::ClientChanges, DbConnection};
 use crate::domain::role::Role;
@@ -314,5 +315,7 @@ pub async fn update_client(
         Ok(client)
     })
     .await?;
+    // Revocation and changed roles or unit apply to the client's next request.
+    state.callers.forget(&client_token_subject(id));
     Ok(web::Json(client.into()))
 }

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{nullable, ApiJson};
 use super::pagination::{ListParams, Page};
+use crate::auth::caller::user_token_subject;
 use crate::auth::{authorize, password, Action, Caller};
 use crate::db::{self, users::UserChanges, DbConnection};
 use crate::domain::role::Role;
@@ -320,5 +321,7 @@ pub async fn update_user(
         Ok(user)
     })
     .await?;
+    // Deactivation and changed roles or unit apply to the account's next request.
+    state.callers.forget(&user_token_subject(id));
     Ok(web::Json(user.into()))
 }

@@ -18,6 +18,16 @@ use crate::telemetry::RequestId;
 /// The prefix of the `sub` claim of a token the service issued to an API client.
 pub const CLIENT_SUBJECT_PREFIX: &str = "client:";
 
+/// The `sub` claim of a token the service issues to the local account `id`.
+pub fn user_token_subject(id: i64) -> String {
+    id.to_string()
+}
+
+/// The `sub` claim of a token the service issues to the API client `id`.
+pub fn client_token_subject(id: i64) -> String {
+    format!("{CLIENT_SUBJECT_PREFIX}{id}")
+}
+
 /// Who a caller is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -66,7 +76,7 @@ impl Caller {
     pub fn subject(&self) -> String {
         match &self.identity {
             Identity::User { id, .. } => format!("user:{id}"),
-            Identity::Client { id, .. } => format!("{CLIENT_SUBJECT_PREFIX}{id}"),
+            Identity::Client { id, .. } => client_token_subject(*id),
             Identity::External {
                 issuer, subject, ..
             } => format!("external:{issuer}#{subject}"),
@@ -135,14 +145,26 @@ impl FromRequest for Caller {
     }
 }
 
-type Resolved = (Identity, Option<String>, Vec<Role>);
+/// Who a token names: identity, unit and roles.
+pub type Resolved = (Identity, Option<String>, Vec<Role>);
 
 /// A token the service issued: to a local user (`sub` = user id) or an API client
-/// (`sub` = `client:<id>`). The account or client is read on every request, so deactivation,
-/// revocation and role changes take effect at once rather than when the token expires.
+/// (`sub` = `client:<id>`). The account or client is read again at least every
+/// `CALLER_CACHE_MS` (see [`super::cache`]), so deactivation, revocation and role changes take
+/// effect then rather than when the token expires.
 async fn own_token(state: &AppState, token: &str) -> Result<Resolved, ApiError> {
     let claims = state.tokens.verify(token).map_err(ApiError::Unauthorized)?;
-    if let Some(id) = claims.sub.strip_prefix(CLIENT_SUBJECT_PREFIX) {
+    if let Some(resolved) = state.callers.get(&claims.sub) {
+        return Ok(resolved);
+    }
+    let resolved = read_subject(state, &claims.sub).await?;
+    state.callers.put(&claims.sub, resolved.clone());
+    Ok(resolved)
+}
+
+/// The account or API client a token's subject names, if it is active.
+async fn read_subject(state: &AppState, subject: &str) -> Result<Resolved, ApiError> {
+    if let Some(id) = subject.strip_prefix(CLIENT_SUBJECT_PREFIX) {
         let id: i64 = id
             .parse()
             .map_err(|_| ApiError::Unauthorized("malformed token subject".into()))?;
@@ -159,8 +181,7 @@ async fn own_token(state: &AppState, token: &str) -> Result<Resolved, ApiError> 
             client.roles,
         ));
     }
-    let user_id: i64 = claims
-        .sub
+    let user_id: i64 = subject
         .parse()
         .map_err(|_| ApiError::Unauthorized("malformed token subject".into()))?;
     let user = db::run(&state.pool, move |conn| {

@@ -1,6 +1,7 @@
 //! Authentication (tokens, passwords, login throttling) and authorization (the `Caller`
 //! extractor and the one permission function).
 
+pub mod cache;
 pub mod caller;
 pub mod external;
 pub mod issuers;

@@ -19,7 +19,8 @@ pub mod units;
 pub mod users;
 pub mod webhooks;
 
-use std::time::Duration;
+use std::ops::{Deref, DerefMut};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -80,6 +81,66 @@ impl DatabaseUrl {
     }
 }
 
+/// How long after a statement succeeded on a connection the pool hands it out again without
+/// checking it first (as HikariCP's `aliveBypassWindowMs`): a connection in steady use needs no
+/// extra round trip per request, and one idle for longer is pinged before reuse, which is how
+/// connections to a database that has restarted are found and replaced.
+const ALIVE_WINDOW: Duration = Duration::from_millis(500);
+
+/// A pooled connection and what the pool knows of its health.
+pub struct Pooled {
+    conn: DbConnection,
+    /// When a statement last succeeded on it.
+    last_ok: Instant,
+    /// Failed and did not answer a ping: the pool drops it rather than handing it out again.
+    broken: bool,
+}
+
+impl Pooled {
+    fn ping(&mut self) -> Result<(), diesel::result::Error> {
+        self.conn.batch_execute("SELECT 1")?;
+        self.last_ok = Instant::now();
+        Ok(())
+    }
+
+    /// Records how work on this connection ended. An answer from the database (a row, none,
+    /// a constraint violation) shows the connection alive; a failure that may be the
+    /// connection's own is checked with a ping. A connection that fails that is broken: the
+    /// pool drops it, and the caller is told to retry (503) rather than shown an internal
+    /// error, since the database (or the way to it) went away, not the request.
+    fn settle<T>(&mut self, result: Result<T, ApiError>) -> Result<T, ApiError> {
+        match result {
+            Err(error @ (ApiError::Unavailable(_) | ApiError::Internal(_))) => {
+                if self.ping().is_ok() {
+                    return Err(error);
+                }
+                self.broken = true;
+                tracing::warn!(%error, "database connection lost");
+                Err(ApiError::Unavailable(
+                    "the database connection was lost; retry".into(),
+                ))
+            }
+            other => {
+                self.last_ok = Instant::now();
+                other
+            }
+        }
+    }
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 /// Opens connections for the pool, with the per-connection settings each backend needs.
 #[derive(Debug)]
 pub struct Manager {
@@ -88,10 +149,32 @@ pub struct Manager {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        let conn = self.open()?;
+        Ok(Pooled {
+            conn,
+            last_ok: Instant::now(),
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
+        if conn.last_ok.elapsed() < ALIVE_WINDOW {
+            return Ok(());
+        }
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        conn.broken
+    }
+}
+
+impl Manager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         match &self.url {
             DatabaseUrl::Postgres { url } => {
                 // libpq otherwise waits for the OS TCP timeout when the server is unreachable.
@@ -124,15 +207,6 @@ impl ManageConnection for Manager {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
-    }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
     }
 }
 
@@ -182,7 +256,8 @@ where
     let pool = pool.clone();
     actix_web::web::block(move || {
         let mut conn = pool.get()?;
-        work(&mut conn)
+        let result = work(&mut conn);
+        conn.settle(result)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?

@@ -105,7 +105,7 @@ mod tests {
     #[test]
     fn an_event_lands_with_its_transaction_or_not_at_all() {
         let (_dir, pool) = super::super::test_database();
-        let conn = &mut pool.get().unwrap();
+        let conn: &mut DbConnection = &mut pool.get().unwrap();
         diesel::insert_into(webhooks::table)
             .values((
                 webhooks::url.eq("https://example.vn/h"),

@@ -81,8 +81,9 @@ backend_tests! { spawn_demo_app;
         let stored = {
             use diesel::prelude::*;
             use plan_tracker::db::schema::api_clients;
-            let mut conn = app.pool.get().unwrap();
-            api_clients::table.select(api_clients::secret_hash).first::<String>(&mut conn).unwrap()
+            let mut pooled = app.pool.get().unwrap();
+            let conn: &mut plan_tracker::db::DbConnection = &mut pooled;
+            api_clients::table.select(api_clients::secret_hash).first::<String>(conn).unwrap()
         };
         assert!(stored.starts_with("$argon2id$") && !stored.contains(&secret));
 

@@ -279,9 +279,10 @@ impl TestApp {
             #[diesel(sql_type = BigInt)]
             n: i64,
         }
-        let mut conn = self.pool.get().expect("connection");
+        let mut pooled = self.pool.get().expect("connection");
+        let conn: &mut db::DbConnection = &mut pooled;
         diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
-            .get_result::<Count>(&mut conn)
+            .get_result::<Count>(conn)
             .expect("count")
             .n
     }

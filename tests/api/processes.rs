@@ -175,6 +175,99 @@ async fn sqlite_concurrent_writers_never_see_a_500() {
     assert_eq!(Answer::from(list).await.body["total"], created);
 }
 
+/// Sends `method path` with `token` (and a JSON `body`) and returns the answer.
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> Answer {
+    let mut request = client.request(method, url).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    Answer::from(request.send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn a_deactivation_reaches_every_process_within_the_caller_cache_time() {
+    use reqwest::Method;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("two.db").display());
+    let here = Server::start(&url, false);
+    let other = Server::start_with(&url, false, &[("CALLER_CACHE_MS", "300")]);
+    let client = reqwest::Client::new();
+    let admin = token(&client, &here.base).await;
+    let unit =
+        json!({"code": "SKHDT-DKKD", "name": "Phòng Đăng ký kinh doanh", "kind": "internal"});
+    let made = send(
+        &client,
+        Method::POST,
+        format!("{}/api/v1/units", here.base),
+        &admin,
+        Some(unit),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let user = json!({"username": "officer.dkkd", "password": "Dang-ky-kinh-doanh-2025",
+        "full_name": "Nguyễn Văn An", "unit_code": "SKHDT-DKKD", "roles": ["officer"]});
+    let made = send(
+        &client,
+        Method::POST,
+        format!("{}/api/v1/users", here.base),
+        &admin,
+        Some(user),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.body["id"].as_i64().unwrap();
+    let login = client
+        .post(format!("{}/api/v1/auth/token", here.base))
+        .json(&json!({"username": "officer.dkkd", "password": "Dang-ky-kinh-doanh-2025"}))
+        .send()
+        .await
+        .unwrap();
+    let officer = Answer::from(login).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me = |server: &Server| format!("{}/api/v1/me", server.base);
+    // Both processes have read the account and keep it for a moment.
+    assert_eq!(
+        send(&client, Method::GET, me(&here), &officer, None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        send(&client, Method::GET, me(&other), &officer, None)
+            .await
+            .status,
+        200
+    );
+
+    let off = json!({"active": false});
+    let changed = send(
+        &client,
+        Method::PATCH,
+        format!("{}/api/v1/users/{id}", here.base),
+        &admin,
+        Some(off),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    // The process that made the change forgets the account at once …
+    send(&client, Method::GET, me(&here), &officer, None)
+        .await
+        .problem(401);
+    // … the other one when its cache time (300 ms here) has passed.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    send(&client, Method::GET, me(&other), &officer, None)
+        .await
+        .problem(401);
+}
+
 #[cfg(pg_tests)]
 mod postgres {
     use super::*;

@@ -354,8 +354,9 @@ backend_tests! { spawn_demo_app;
 
         // The audit trail is append-only even for direct database access.
         use diesel::RunQueryDsl;
-        let mut conn = app.pool.get().unwrap();
-        assert!(diesel::sql_query("UPDATE audit_log SET action = 'forged'").execute(&mut conn).is_err());
-        assert!(diesel::sql_query("DELETE FROM audit_log").execute(&mut conn).is_err());
+        let mut pooled = app.pool.get().unwrap();
+        let conn: &mut plan_tracker::db::DbConnection = &mut pooled;
+        assert!(diesel::sql_query("UPDATE audit_log SET action = 'forged'").execute(conn).is_err());
+        assert!(diesel::sql_query("DELETE FROM audit_log").execute(conn).is_err());
     }
 }
