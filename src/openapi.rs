@@ -229,11 +229,68 @@ pub fn document() -> OpenApi {
     finish(api)
 }
 
-/// The document as committed in `openapi/openapi.json`.
+/// The document as served at `/api-docs/openapi.json` and committed in `openapi/openapi.json`:
+/// the generated one plus OpenAPI 3.1's top-level `webhooks`, which utoipa cannot express.
+/// Spliced into the text rather than merged as a `serde_json::Value`, whose maps would sort
+/// every key and lose the documented order.
 pub fn document_json() -> String {
-    let mut json = document().to_pretty_json().unwrap_or_default();
-    json.push('\n');
-    json
+    let json = document().to_pretty_json().unwrap_or_default();
+    let webhooks = serde_json::to_string_pretty(&webhooks())
+        .unwrap_or_default()
+        .replace('\n', "\n  ");
+    match json.trim_end().strip_suffix('}') {
+        Some(open) => format!("{},\n  \"webhooks\": {webhooks}\n}}\n", open.trim_end()),
+        None => json,
+    }
+}
+
+/// What a webhook receiver is sent: one signed POST per event (src/webhooks/worker.rs).
+fn webhooks() -> serde_json::Value {
+    let header = |name: &str, description: &str, example: &str| {
+        serde_json::json!({
+            "name": name, "in": "header", "required": true, "description": description,
+            "schema": {"type": "string"}, "example": example
+        })
+    };
+    serde_json::json!({
+        "event": {
+            "post": {
+                "tags": ["webhooks"],
+                "operationId": "receive_event",
+                "summary": "An event, POSTed by the service to each webhook that wants it",
+                "description": "Sent to the webhook's `url` when a report, task or plan event \
+                    it subscribed to is committed. The body is signed as sent: verify \
+                    `X-Signature` over the raw bytes (and reject an old `X-Timestamp`) before \
+                    parsing it. Answer any 2xx within `WEBHOOK_TIMEOUT_MS` to acknowledge; any \
+                    other answer, or none, is retried with exponential backoff for \
+                    `WEBHOOK_RETRY_WINDOW_SECS`, with the same `X-Event-Id`, so drop an event \
+                    already processed. Each attempt is listed at \
+                    `GET /api/v1/webhooks/{id}/deliveries`.",
+                "parameters": [
+                    header("X-Event-Id", "The event's id, the same on every retry.",
+                        "0b7e3f5c-8d1e-4c59-9a39-5a1f0f4f2b61"),
+                    header("X-Event-Type", "The event's type, as in the body's `type`.",
+                        "submission.accepted"),
+                    header("X-Timestamp", "When this attempt was sent, in Unix seconds.",
+                        "1764460800"),
+                    header("X-Signature", "`sha256=` and the lower-case hex \
+                        HMAC-SHA256, keyed with the webhook's secret, of \
+                        `<X-Timestamp>.<raw body>`.",
+                        "sha256=3b1f6a0e9d5c4b2a8f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a2918")
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/EventPayload"}
+                    }}
+                },
+                "responses": {
+                    "2XX": {"description": "Received: the delivery is recorded as delivered."},
+                    "default": {"description": "Not received: the delivery is retried."}
+                }
+            }
+        }
+    })
 }
 
 /// For each documented path, its methods: lets the router tell 405 (known path, other method)

@@ -23,6 +23,9 @@ use crate::error::ApiError;
 use crate::openapi::{self, MethodTable};
 use crate::webhooks::worker::Worker;
 
+/// Where the OpenAPI document is served (and the docs page reads it from).
+const OPENAPI_PATH: &str = "/api-docs/openapi.json";
+
 /// What every handler can reach.
 pub struct AppState {
     pub pool: Pool,
@@ -164,6 +167,7 @@ fn cors(origins: &[String]) -> Cors {
 
 fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<Server> {
     let document = Arc::new(openapi::document());
+    let contract: Arc<str> = openapi::document_json().into();
     let pool_size = pool.max_size() as usize;
     let workers = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -193,10 +197,23 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
             .app_data(web::QueryConfig::default().error_handler(extract::query_error))
+            .route(
+                OPENAPI_PATH,
+                web::get().to({
+                    let contract = contract.clone();
+                    move || {
+                        let contract = contract.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type("application/json")
+                                .body(contract.as_bytes().to_vec())
+                        }
+                    }
+                }),
+            )
             .service(
                 SwaggerUi::new("/docs/{_:.*}")
-                    .url("/api-docs/openapi.json", (*document).clone())
-                    .config(Config::default().validator_url("none")),
+                    .config(Config::new([OPENAPI_PATH]).validator_url("none")),
             )
             .default_service(web::to(no_route))
             .wrap(cors(&state.settings.cors_origins))
