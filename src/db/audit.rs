@@ -120,7 +120,6 @@ pub fn list(
     filter: &AuditFilter,
     page: &PageRequest,
 ) -> Result<(Vec<AuditRow>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
     let query = filtered(filter);
     let query = if page.descending {
         query.order(audit_log::id.desc())
@@ -128,5 +127,8 @@ pub fn list(
         query.order(audit_log::id.asc())
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
     Ok((rows, total))
 }

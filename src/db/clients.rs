@@ -128,7 +128,6 @@ pub fn list(
     filter: &ClientFilter,
     page: &PageRequest,
 ) -> Result<(Vec<Client>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
     let query = match (page.sort, page.descending) {
         ("name", false) => filtered(filter).order((api_clients::name.asc(), api_clients::id.asc())),
         ("name", true) => {
@@ -138,6 +137,9 @@ pub fn list(
         (_, true) => filtered(filter).order(api_clients::id.desc()),
     };
     let rows: Vec<ClientRow> = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
     Ok((
         rows.into_iter().map(ClientRow::into_client).collect(),
         total,

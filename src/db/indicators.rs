@@ -204,8 +204,11 @@ pub fn list(
     filter: &IndicatorFilter,
     page: &PageRequest,
 ) -> Result<(Vec<IndicatorRow>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
-    Ok((rows(conn, filter, page)?, total))
+    let found = rows(conn, filter, page)?;
+    let total = super::page_total(page, found.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
+    Ok((found, total))
 }
 
 /// One page of the indicators `filter` matches, without counting them.

@@ -384,6 +384,23 @@ pub fn parse_enum<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiEr
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored value {text:?}: {e}")))
 }
 
+/// How many items match in all, given how many the page just read holds. A page that is not
+/// full holds the last match, so unless it is empty past the first page (beyond the end:
+/// nothing tells how far) the total is known without a `COUNT` query, the costliest
+/// statement of a short list.
+pub fn page_total(
+    page: &PageRequest,
+    on_page: usize,
+    count: impl FnOnce() -> Result<i64, ApiError>,
+) -> Result<i64, ApiError> {
+    let on_page = i64::try_from(on_page).unwrap_or(i64::MAX);
+    if on_page < page.limit && (on_page > 0 || page.offset == 0) {
+        Ok(page.offset + on_page)
+    } else {
+        count()
+    }
+}
+
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern and wraps it for a substring match.
 pub fn contains_pattern(needle: &str) -> String {
     let mut pattern = String::with_capacity(needle.len() + 2);
@@ -432,6 +449,33 @@ mod tests {
                 path: "/tmp/x.db".into()
             }
         );
+    }
+
+    #[test]
+    fn page_total_counts_only_when_the_page_cannot_tell() {
+        let page = |offset, limit| PageRequest {
+            limit,
+            offset,
+            sort: "id",
+            descending: false,
+        };
+        let counted = || Ok(99);
+        let cases = [
+            // (offset, limit, on page, total)
+            (0, 50, 0, 0),     // nothing at all
+            (0, 50, 7, 7),     // the first page holds everything
+            (100, 50, 7, 107), // the last page
+            (0, 50, 50, 99),   // a full page: more may follow
+            (100, 50, 50, 99),
+            (500, 50, 0, 99), // past the end: how far is unknown
+        ];
+        for (offset, limit, on_page, total) in cases {
+            assert_eq!(
+                page_total(&page(offset, limit), on_page, counted).unwrap(),
+                total,
+                "offset {offset}, limit {limit}, {on_page} on the page"
+            );
+        }
     }
 
     #[test]

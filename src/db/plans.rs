@@ -119,7 +119,6 @@ pub fn list(
     filter: &PlanFilter,
     page: &super::PageRequest,
 ) -> Result<(Vec<PlanRow>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
     let mut query = filtered(filter);
     query = match (page.sort, page.descending) {
         ("number", false) => query.order(plans::number.asc()),
@@ -138,6 +137,9 @@ pub fn list(
         (_, true) => query.order(plans::id.desc()),
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
     Ok((rows, total))
 }
 

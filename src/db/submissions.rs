@@ -209,7 +209,6 @@ pub fn list(
     filter: &SubmissionFilter,
     page: &PageRequest,
 ) -> Result<(Vec<SubmissionRow>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
     let mut query = filtered(filter);
     query = match (page.sort, page.descending) {
         ("period", false) => query.order((submissions::period.asc(), submissions::id.asc())),
@@ -224,6 +223,9 @@ pub fn list(
         (_, true) => query.order(submissions::id.desc()),
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
     Ok((rows, total))
 }
 

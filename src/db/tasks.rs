@@ -253,8 +253,11 @@ pub fn list(
     filter: &TaskFilter,
     page: &PageRequest,
 ) -> Result<(Vec<TaskRow>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
-    Ok((rows(conn, filter, page)?, total))
+    let found = rows(conn, filter, page)?;
+    let total = super::page_total(page, found.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
+    Ok((found, total))
 }
 
 /// One page of the tasks `filter` matches, without counting them.

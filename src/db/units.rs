@@ -151,7 +151,6 @@ pub fn list(
     filter: &UnitFilter,
     page: &super::PageRequest,
 ) -> Result<(Vec<UnitRow>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
     let mut query = filtered(filter);
     query = match (page.sort, page.descending) {
         ("name", false) => query.order((units::search_key.asc(), units::code.asc())),
@@ -160,6 +159,9 @@ pub fn list(
         (_, true) => query.order(units::code.desc()),
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
     Ok((rows, total))
 }
 

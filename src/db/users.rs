@@ -185,7 +185,6 @@ pub fn list(
     filter: &UserFilter,
     page: &super::PageRequest,
 ) -> Result<(Vec<User>, i64), ApiError> {
-    let total: i64 = filtered(filter).count().get_result(conn)?;
     let mut query = filtered(filter);
     query = match (page.sort, page.descending) {
         ("username", false) => query.order(users::username.asc()),
@@ -198,6 +197,9 @@ pub fn list(
         (_, true) => query.order(users::id.desc()),
     };
     let rows: Vec<UserRow> = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered(filter).count().get_result(conn)?)
+    })?;
     Ok((attach_roles(conn, rows)?, total))
 }
 

@@ -132,7 +132,6 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Webhook>, ApiErro
 
 /// One page of webhooks and how many there are.
 pub fn list(conn: &mut DbConnection, page: &PageRequest) -> Result<(Vec<Webhook>, i64), ApiError> {
-    let total = webhooks::table.count().get_result(conn)?;
     let query = webhooks::table.into_boxed::<Db>();
     let query = if page.descending {
         query.order(webhooks::id.desc())
@@ -140,6 +139,9 @@ pub fn list(conn: &mut DbConnection, page: &PageRequest) -> Result<(Vec<Webhook>
         query.order(webhooks::id.asc())
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(webhooks::table.count().get_result(conn)?)
+    })?;
     Ok((with_events(conn, rows)?, total))
 }
 
@@ -166,7 +168,6 @@ pub fn deliveries(
         }
         query
     };
-    let total = filtered().count().get_result(conn)?;
     let query = filtered();
     let query = if page.descending {
         query.order(webhook_deliveries::id.desc())
@@ -190,6 +191,9 @@ pub fn deliveries(
         .limit(page.limit)
         .offset(page.offset)
         .load(conn)?;
+    let total = super::page_total(page, rows.len(), || {
+        Ok(filtered().count().get_result(conn)?)
+    })?;
     Ok((rows, total))
 }
 
