@@ -52,6 +52,10 @@ if [[ " $BACKENDS " == *" postgres "* ]]; then
   done
 fi
 
+if curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz"; then
+  echo "something already answers on port $PORT (a server left running?): stop it or set PORT" >&2
+  exit 2
+fi
 cargo build --release --quiet
 bin=target/release/plan-tracker
 work=$(mktemp -d)

@@ -306,20 +306,33 @@ where
     if !outermost_sqlite {
         return conn.transaction(work);
     }
-    on_sqlite(conn, |c| {
-        AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
-    })?;
-    match work(conn) {
-        Ok(value) => {
-            on_sqlite(conn, AnsiTransactionManager::commit_transaction)?;
-            Ok(value)
+    // One SQLite writer at a time in this process, first come first served. SQLite waits for
+    // its write lock by sleeping and retrying (`busy_timeout`), so among many writers one
+    // could lose again and again (a p99 of 2 s under 16 writers, bench/RESULTS.md); queued
+    // here, each waits only for those that came before it. Writers in other processes still
+    // meet `busy_timeout`. (The databases of tests running in parallel share this queue.)
+    let writer = SQLITE_WRITER.lock();
+    let result = (|| {
+        on_sqlite(conn, |c| {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        })?;
+        match work(conn) {
+            Ok(value) => {
+                on_sqlite(conn, AnsiTransactionManager::commit_transaction)?;
+                Ok(value)
+            }
+            Err(error) => match on_sqlite(conn, AnsiTransactionManager::rollback_transaction) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+                Err(rollback_error) => Err(rollback_error.into()),
+            },
         }
-        Err(error) => match on_sqlite(conn, AnsiTransactionManager::rollback_transaction) {
-            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
-            Err(rollback_error) => Err(rollback_error.into()),
-        },
-    }
+    })();
+    parking_lot::MutexGuard::unlock_fair(writer);
+    result
 }
+
+/// The queue of SQLite write transactions (see [`write_transaction`]).
+static SQLITE_WRITER: parking_lot::Mutex<()> = parking_lot::const_mutex(());
 
 /// The current time as stored: UTC without offset, truncated to microseconds so that what is
 /// returned on create equals what is read back later on both backends.
