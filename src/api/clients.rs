@@ -32,7 +32,7 @@ pub struct ClientResponse {
     pub unit_code: Option<String>,
     pub roles: Vec<Role>,
     /// `false`: revoked. The client can get no token, and the tokens it holds stop working
-    /// at once.
+    /// at once (on other instances of the service within `CALLER_CACHE_MS`, 1 s).
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -90,8 +90,9 @@ pub struct UpdateClientRequest {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub unit_code: Option<Option<String>>,
-    /// `false` revokes the client: it can get no token and its tokens stop working at once;
-    /// `true` restores it (with the same secret).
+    /// `false` revokes the client: it can get no token and its tokens stop working at once
+    /// (on other instances within `CALLER_CACHE_MS`, 1 s); `true` restores it (with the same
+    /// secret).
     pub active: Option<bool>,
 }
 
@@ -251,7 +252,8 @@ pub async fn get_client(
 }
 
 /// Changes an API client: name, roles, unit, or `active` — `false` revokes it, and its tokens
-/// stop working at once. Clients are never deleted, so the audit trail keeps naming them.
+/// stop working at once (on other instances of the service within `CALLER_CACHE_MS`, 1 s).
+/// Clients are never deleted, so the audit trail keeps naming them.
 #[utoipa::path(
     tag = "clients",
     params(("id" = i64, Path, description = "The client id")),

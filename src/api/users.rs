@@ -29,7 +29,8 @@ pub struct UserResponse {
     #[schema(example = "SKHDT-DKKD")]
     pub unit_code: Option<String>,
     pub roles: Vec<Role>,
-    /// A deactivated account can no longer log in, and its tokens stop working at once.
+    /// A deactivated account can no longer log in, and its tokens stop working at once (on
+    /// other instances of the service within `CALLER_CACHE_MS`, 1 s).
     pub active: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
