@@ -187,19 +187,9 @@ impl Manager {
                         self.connect_timeout.as_secs().max(1)
                     )
                 };
-                let mut conn =
-                    PgConnection::establish(&url).map_err(r2d2::Error::ConnectionError)?;
-                // diesel prepares every statement it can cache. In the default `auto` mode
-                // PostgreSQL keeps planning afresh at every execution those whose parameters
-                // include an array (`unit_code = ANY($2)`, as the lists use), which cost more
-                // than running them: generic plans raised a filtered list from 4 000 to
-                // 4 700–5 700 req/s, p99 12 → 8–11 ms, and left progress unchanged
-                // (bench/RESULTS.md). A `plan_cache_mode` given in the URL's `options` wins.
-                if !url.contains("plan_cache_mode") {
-                    conn.batch_execute("SET plan_cache_mode = force_generic_plan")
-                        .map_err(r2d2::Error::QueryError)?;
-                }
-                Ok(DbConnection::Postgres(conn))
+                PgConnection::establish(&url)
+                    .map(DbConnection::Postgres)
+                    .map_err(r2d2::Error::ConnectionError)
             }
             DatabaseUrl::Sqlite { path } => {
                 let mut conn =

@@ -336,34 +336,6 @@ mod postgres {
 
     /// Two processes poll one outbox: every event reaches the receiver exactly once, each in
     /// one attempt, whichever process claimed it.
-    /// Pooled PostgreSQL connections use generic plans (src/db/mod.rs says why), unless the
-    /// URL chooses otherwise.
-    #[test]
-    fn pooled_postgres_connections_plan_generically_unless_the_url_says_otherwise() {
-        use diesel::sql_types::Text;
-        use diesel::RunQueryDsl;
-        use plan_tracker::db::{build_pool, DatabaseUrl, DbConnection};
-        #[derive(diesel::QueryableByName)]
-        struct Setting {
-            #[diesel(sql_type = Text)]
-            plan_cache_mode: String,
-        }
-        let url = std::env::var("TEST_DATABASE_URL").unwrap();
-        let mode = |url: &str| {
-            let pool = build_pool(&DatabaseUrl::parse(url), 1, Duration::from_secs(5)).unwrap();
-            let mut pooled = pool.get().unwrap();
-            let conn: &mut DbConnection = &mut pooled;
-            diesel::sql_query("SHOW plan_cache_mode")
-                .get_result::<Setting>(conn)
-                .unwrap()
-                .plan_cache_mode
-        };
-        assert_eq!(mode(&url), "force_generic_plan");
-        let separator = if url.contains('?') { '&' } else { '?' };
-        let chosen = format!("{url}{separator}options=-c%20plan_cache_mode%3Dauto");
-        assert_eq!(mode(&chosen), "auto");
-    }
-
     #[tokio::test]
     async fn two_processes_deliver_each_event_once() {
         const EVENTS: usize = 60;
