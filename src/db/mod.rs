@@ -465,6 +465,25 @@ mod tests {
     }
 
     #[test]
+    fn a_connection_that_answers_stays_in_the_pool_with_the_error_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = Manager {
+            url: DatabaseUrl::parse(&dir.path().join("t.db").display().to_string()),
+            connect_timeout: Duration::from_secs(1),
+        };
+        let mut conn = manager.connect().unwrap();
+        assert!(matches!(conn.settle(Ok(7)), Ok(7)));
+        let failed: Result<(), ApiError> = Err(ApiError::Internal(anyhow::anyhow!("a bug")));
+        let answer = conn.settle(failed);
+        assert!(matches!(answer, Err(ApiError::Internal(_))), "{answer:?}");
+        assert!(!manager.has_broken(&mut conn));
+        let busy: Result<(), ApiError> = Err(ApiError::Unavailable("busy".into()));
+        assert!(matches!(conn.settle(busy), Err(ApiError::Unavailable(d)) if d == "busy"));
+        assert!(!manager.has_broken(&mut conn));
+        assert!(manager.is_valid(&mut conn).is_ok());
+    }
+
+    #[test]
     fn page_total_counts_only_when_the_page_cannot_tell() {
         let page = |offset, limit| PageRequest {
             limit,
