@@ -234,7 +234,12 @@ pub fn document() -> OpenApi {
 /// Spliced into the text rather than merged as a `serde_json::Value`, whose maps would sort
 /// every key and lose the documented order.
 pub fn document_json() -> String {
-    let json = document().to_pretty_json().unwrap_or_default();
+    json_of(&document())
+}
+
+/// `api` as served, with the `webhooks` section (see [`document_json`]).
+pub fn json_of(api: &OpenApi) -> String {
+    let json = api.to_pretty_json().unwrap_or_default();
     let webhooks = serde_json::to_string_pretty(&webhooks())
         .unwrap_or_default()
         .replace('\n', "\n  ");

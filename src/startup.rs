@@ -1,7 +1,6 @@
 //! Builds the application from settings: pool, migrations, keys, routes, middleware.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -166,8 +165,9 @@ fn cors(origins: &[String]) -> Cors {
 }
 
 fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<Server> {
-    let document = Arc::new(openapi::document());
-    let contract: Arc<str> = openapi::document_json().into();
+    let document = openapi::document();
+    // Built once; each answer shares these bytes.
+    let contract = web::Bytes::from(openapi::json_of(&document));
     let pool_size = pool.max_size() as usize;
     let workers = match settings.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -202,11 +202,11 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
                 web::get().to({
                     let contract = contract.clone();
                     move || {
-                        let contract = contract.clone();
+                        let body = contract.clone();
                         async move {
                             HttpResponse::Ok()
                                 .content_type("application/json")
-                                .body(contract.as_bytes().to_vec())
+                                .body(body)
                         }
                     }
                 }),

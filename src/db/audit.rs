@@ -127,8 +127,5 @@ pub fn list(
         query.order(audit_log::id.asc())
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(filtered(filter).count().get_result(conn)?)
-    })?;
-    Ok((rows, total))
+    super::counted(page, rows, || filtered(filter).count().get_result(conn))
 }

@@ -137,9 +137,7 @@ pub fn list(
         (_, true) => filtered(filter).order(api_clients::id.desc()),
     };
     let rows: Vec<ClientRow> = query.limit(page.limit).offset(page.offset).load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(filtered(filter).count().get_result(conn)?)
-    })?;
+    let (rows, total) = super::counted(page, rows, || filtered(filter).count().get_result(conn))?;
     Ok((
         rows.into_iter().map(ClientRow::into_client).collect(),
         total,

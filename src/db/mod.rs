@@ -397,21 +397,21 @@ pub fn parse_enum<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ApiEr
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored value {text:?}: {e}")))
 }
 
-/// How many items match in all, given how many the page just read holds. A page that is not
-/// full holds the last match, so unless it is empty past the first page (beyond the end:
-/// nothing tells how far) the total is known without a `COUNT` query, the costliest
-/// statement of a short list.
-pub fn page_total(
+/// The page just read with how many items match in all. A page that is not full holds the
+/// last match, so unless it is empty past the first page (beyond the end: nothing tells how
+/// far) the total is known without running `count`, the costliest statement of a short list.
+pub fn counted<R>(
     page: &PageRequest,
-    on_page: usize,
-    count: impl FnOnce() -> Result<i64, ApiError>,
-) -> Result<i64, ApiError> {
-    let on_page = i64::try_from(on_page).unwrap_or(i64::MAX);
-    if on_page < page.limit && (on_page > 0 || page.offset == 0) {
-        Ok(page.offset + on_page)
+    rows: Vec<R>,
+    count: impl FnOnce() -> QueryResult<i64>,
+) -> Result<(Vec<R>, i64), ApiError> {
+    let on_page = i64::try_from(rows.len()).unwrap_or(i64::MAX);
+    let total = if on_page < page.limit && (on_page > 0 || page.offset == 0) {
+        page.offset + on_page
     } else {
-        count()
-    }
+        count()?
+    };
+    Ok((rows, total))
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern and wraps it for a substring match.
@@ -484,14 +484,14 @@ mod tests {
     }
 
     #[test]
-    fn page_total_counts_only_when_the_page_cannot_tell() {
+    fn counted_counts_only_when_the_page_cannot_tell() {
         let page = |offset, limit| PageRequest {
             limit,
             offset,
             sort: "id",
             descending: false,
         };
-        let counted = || Ok(99);
+        let count = || Ok(99);
         let cases = [
             // (offset, limit, on page, total)
             (0, 50, 0, 0),     // nothing at all
@@ -502,8 +502,9 @@ mod tests {
             (500, 50, 0, 99), // past the end: how far is unknown
         ];
         for (offset, limit, on_page, total) in cases {
+            let rows = vec![(); on_page];
             assert_eq!(
-                page_total(&page(offset, limit), on_page, counted).unwrap(),
+                counted(&page(offset, limit), rows, count).unwrap().1,
                 total,
                 "offset {offset}, limit {limit}, {on_page} on the page"
             );

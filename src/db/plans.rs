@@ -137,10 +137,7 @@ pub fn list(
         (_, true) => query.order(plans::id.desc()),
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(filtered(filter).count().get_result(conn)?)
-    })?;
-    Ok((rows, total))
+    super::counted(page, rows, || filtered(filter).count().get_result(conn))
 }
 
 pub fn insert(conn: &mut DbConnection, data: &PlanData) -> Result<PlanRow, ApiError> {

@@ -254,10 +254,7 @@ pub fn list(
     page: &PageRequest,
 ) -> Result<(Vec<TaskRow>, i64), ApiError> {
     let found = rows(conn, filter, page)?;
-    let total = super::page_total(page, found.len(), || {
-        Ok(filtered(filter).count().get_result(conn)?)
-    })?;
-    Ok((found, total))
+    super::counted(page, found, || filtered(filter).count().get_result(conn))
 }
 
 /// One page of the tasks `filter` matches, without counting them.

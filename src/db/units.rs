@@ -159,10 +159,7 @@ pub fn list(
         (_, true) => query.order(units::code.desc()),
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(filtered(filter).count().get_result(conn)?)
-    })?;
-    Ok((rows, total))
+    super::counted(page, rows, || filtered(filter).count().get_result(conn))
 }
 
 /// The stored columns of a unit, shared by insert and update.

@@ -197,9 +197,7 @@ pub fn list(
         (_, true) => query.order(users::id.desc()),
     };
     let rows: Vec<UserRow> = query.limit(page.limit).offset(page.offset).load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(filtered(filter).count().get_result(conn)?)
-    })?;
+    let (rows, total) = super::counted(page, rows, || filtered(filter).count().get_result(conn))?;
     Ok((attach_roles(conn, rows)?, total))
 }
 

@@ -139,9 +139,7 @@ pub fn list(conn: &mut DbConnection, page: &PageRequest) -> Result<(Vec<Webhook>
         query.order(webhooks::id.asc())
     };
     let rows = query.limit(page.limit).offset(page.offset).load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(webhooks::table.count().get_result(conn)?)
-    })?;
+    let (rows, total) = super::counted(page, rows, || webhooks::table.count().get_result(conn))?;
     Ok((with_events(conn, rows)?, total))
 }
 
@@ -191,10 +189,7 @@ pub fn deliveries(
         .limit(page.limit)
         .offset(page.offset)
         .load(conn)?;
-    let total = super::page_total(page, rows.len(), || {
-        Ok(filtered().count().get_result(conn)?)
-    })?;
-    Ok((rows, total))
+    super::counted(page, rows, || filtered().count().get_result(conn))
 }
 
 /// Whether any delivery is due at `now`: a cheap read, so an idle worker never takes a write
