@@ -335,8 +335,8 @@ fn changes(before: &SubmissionContent, after: &SubmissionContent) -> Vec<Content
     found
 }
 
-/// Builds the responses for `rows`, loading their values, updates and last versions in three
-/// queries.
+/// Builds the responses for `rows`, loading their values, updates and (for reports reopened
+/// after acceptance) last versions in at most three queries.
 fn respond(
     conn: &mut DbConnection,
     rows: Vec<SubmissionRow>,
@@ -356,10 +356,22 @@ fn respond(
             .or_default()
             .push(update_of(&row)?);
     }
-    let latest: HashMap<i64, VersionRow> = db::submissions::latest_versions(conn, &ids)?
-        .into_iter()
-        .map(|v| (v.submission_id, v))
+    // Only a report accepted once and open again shows what changed since; versions are
+    // written on acceptance, so no other report has one to read.
+    let accepted = enum_text(&SubmissionStatus::Accepted);
+    let reopened: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.accepted_at.is_some() && r.status != accepted)
+        .map(|r| r.id)
         .collect();
+    let latest: HashMap<i64, VersionRow> = if reopened.is_empty() {
+        HashMap::new()
+    } else {
+        db::submissions::latest_versions(conn, &reopened)?
+            .into_iter()
+            .map(|v| (v.submission_id, v))
+            .collect()
+    };
     let now = Utc::now();
     rows.into_iter()
         .map(|row| {

@@ -102,7 +102,7 @@ pub fn in_plan(
 ) -> Result<std::collections::HashMap<i64, IndicatorRow>, ApiError> {
     let rows: Vec<IndicatorRow> = indicators::table
         .filter(indicators::plan_id.eq(plan_id))
-        .filter(indicators::id.eq_any(ids))
+        .filter(super::any_of(indicators::id, ids))
         .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }

@@ -44,6 +44,30 @@ pub enum DbConnection {
 /// The SQL dialect behind [`DbConnection`], for boxed queries.
 pub type Db = <DbConnection as Connection>::Backend;
 
+/// A boxed SQL condition on table `QS`.
+pub type Condition<'a, QS> =
+    Box<dyn BoxableExpression<QS, Db, SqlType = diesel::sql_types::Bool> + 'a>;
+
+/// `column = ANY(values)`, written `column = value` when there is one value. PostgreSQL plans
+/// a prepared statement with an array parameter afresh at every execution while the arrays
+/// are small (its generic plan, costed for ten elements, loses to each custom one), and on a
+/// one-row page that planning was most of the statement's cost; an equality keeps one
+/// generic plan.
+pub fn any_of<'a, QS, C, T>(column: C, values: &'a [T]) -> Condition<'a, QS>
+where
+    C: ExpressionMethods + 'a,
+    C::SqlType: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+    &'a T: diesel::expression::AsExpression<C::SqlType>,
+    diesel::dsl::Eq<C, &'a T>: BoxableExpression<QS, Db, SqlType = diesel::sql_types::Bool> + 'a,
+    diesel::dsl::EqAny<C, &'a [T]>:
+        BoxableExpression<QS, Db, SqlType = diesel::sql_types::Bool> + 'a,
+{
+    match values {
+        [one] => Box::new(column.eq(one)),
+        many => Box::new(column.eq_any(many)),
+    }
+}
+
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 

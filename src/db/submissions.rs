@@ -174,7 +174,7 @@ fn filtered<'a>(filter: &'a SubmissionFilter) -> submissions::BoxedQuery<'a, Db>
         query = query.filter(submissions::plan_id.eq(plan));
     }
     if let Some(units) = &filter.unit_codes {
-        query = query.filter(submissions::unit_code.eq_any(units));
+        query = query.filter(super::any_of(submissions::unit_code, units));
     }
     if let Some(period) = &filter.period {
         query = query.filter(submissions::period.eq(period));
@@ -236,7 +236,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewSubmission) -> Result<i64, ApiEr
 /// The values of each of `ids`, in indicator order.
 pub fn values(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<ValueRow>, ApiError> {
     Ok(submission_values::table
-        .filter(submission_values::submission_id.eq_any(ids))
+        .filter(super::any_of(submission_values::submission_id, ids))
         .order((
             submission_values::submission_id,
             submission_values::indicator_id,
@@ -247,7 +247,7 @@ pub fn values(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<ValueRow>, Api
 /// The task updates of each of `ids`, in task order.
 pub fn task_updates(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<TaskUpdateRow>, ApiError> {
     Ok(submission_task_updates::table
-        .filter(submission_task_updates::submission_id.eq_any(ids))
+        .filter(super::any_of(submission_task_updates::submission_id, ids))
         .order((
             submission_task_updates::submission_id,
             submission_task_updates::task_id,
@@ -373,7 +373,7 @@ pub fn versions(conn: &mut DbConnection, submission_id: i64) -> Result<Vec<Versi
 /// The latest accepted version of each of `ids` that has one.
 pub fn latest_versions(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<VersionRow>, ApiError> {
     let rows: Vec<VersionRow> = submission_versions::table
-        .filter(submission_versions::submission_id.eq_any(ids))
+        .filter(super::any_of(submission_versions::submission_id, ids))
         .order((
             submission_versions::submission_id,
             submission_versions::number.desc(),

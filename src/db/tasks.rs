@@ -122,7 +122,7 @@ pub fn in_plan(
 ) -> Result<std::collections::HashMap<i64, TaskRow>, ApiError> {
     let rows: Vec<TaskRow> = tasks::table
         .filter(tasks::plan_id.eq(plan_id))
-        .filter(tasks::id.eq_any(ids))
+        .filter(super::any_of(tasks::id, ids))
         .load(conn)?;
     Ok(rows.into_iter().map(|r| (r.id, r)).collect())
 }

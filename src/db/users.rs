@@ -82,7 +82,7 @@ pub struct UserFilter {
 
 fn roles_of(conn: &mut DbConnection, ids: &[i64]) -> Result<HashMap<i64, Vec<Role>>, ApiError> {
     let rows: Vec<(i64, String)> = user_roles::table
-        .filter(user_roles::user_id.eq_any(ids))
+        .filter(super::any_of(user_roles::user_id, ids))
         .order((user_roles::user_id, user_roles::role))
         .load(conn)?;
     let mut map: HashMap<i64, Vec<Role>> = HashMap::new();

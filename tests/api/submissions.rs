@@ -124,6 +124,22 @@ backend_tests! { spawn_demo_app;
         assert_eq!(changes.len(), 1, "{changes:?}");
         assert_eq!(changes[0]["field"], format!("indicator:{}", ids["3"]));
         assert_eq!(changes[0]["before"]["value"], 132.0);
+        // Lists read the same as the report itself: a page of one and a page of several, each
+        // report with its own values and only the reopened one with changes.
+        let other = app.post(&format!("/api/v1/plans/{plan}/submissions"), &officer, &json!({
+            "unit_code": "SKHDT-DKKD", "period": "2024",
+            "indicator_values": [{"indicator_id": ids["3"], "value": 7, "kind": "actual"}]
+        })).await;
+        assert_eq!(other.status, 201, "{}", other.body);
+        let one = app.get(&format!("/api/v1/submissions?plan_id={plan}&unit=SKHDT-DKKD&period=2023"), &officer).await;
+        assert_eq!(one.body["items"].as_array().map(Vec::len), Some(1), "{}", one.body);
+        assert_eq!(one.body["items"][0], changed.body);
+        let several = app.get(&format!("/api/v1/submissions?plan_id={plan}&unit=SKHDT-DKKD&limit=100"), &officer).await;
+        let listed = |id: &Value| several.body["items"].as_array().unwrap().iter().find(|s| &s["id"] == id).cloned();
+        assert_eq!(listed(&changed.body["id"]), Some(changed.body.clone()));
+        assert_eq!(listed(&other.body["id"]), Some(other.body.clone()));
+        assert_eq!(other.body["changes_since_accepted"], Value::Null);
+        assert_eq!(other.body["indicator_values"][0]["value"], 7.0);
         app.post(&format!("{path}/submit"), &officer, &json!({})).await;
         app.post(&format!("{path}/accept"), &planner, &json!({})).await;
         let versions = app.get(&format!("{path}/versions"), &officer).await;
