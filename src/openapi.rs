@@ -83,31 +83,42 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(Method, &mut Operati
     .collect()
 }
 
-/// Adds the bearer requirement and the applicable standard error responses to every operation.
-/// utoipa puts a handler's first doc paragraph in `summary`, which clients show as a one-line
-/// title: the summary keeps its first sentence, and the paragraph becomes the description.
+/// utoipa puts a handler's first doc paragraph in `summary` and the paragraphs after it in
+/// `description`. Clients show the summary as a one-line title, so it keeps the paragraph's
+/// first sentence, and the description gets the whole text, first paragraph included.
 fn split_summary(op: &mut Operation) {
-    if op
-        .description
-        .as_deref()
-        .is_some_and(|d| !d.trim().is_empty())
-    {
+    let Some(paragraph) = op.summary.take() else {
         return;
-    }
-    if let Some(text) = op.summary.take() {
-        op.summary = Some(first_sentence(&text));
-        op.description = Some(text);
-    }
+    };
+    op.summary = Some(title(&paragraph));
+    op.description = Some(match op.description.take() {
+        Some(rest) if !rest.trim().is_empty() => format!("{paragraph}\n\n{rest}"),
+        _ => paragraph,
+    });
 }
 
-fn first_sentence(text: &str) -> String {
-    let end = text
-        .find(". ")
-        .or_else(|| text.find('\n'))
-        .unwrap_or(text.len());
-    text[..end].trim_end_matches('.').trim().to_owned()
+/// Titles longer than this are cut at their first clause.
+const TITLE_MAX_CHARS: usize = 100;
+
+/// The first sentence of `text` on one line; one longer than a title is cut before its first
+/// `: `, `; ` or ` (` that follows at least three words.
+fn title(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut sentence = text.split(". ").next().unwrap_or_default();
+    if sentence.chars().count() > TITLE_MAX_CHARS {
+        let clause = [": ", "; ", " ("]
+            .iter()
+            .filter_map(|mark| sentence.find(mark))
+            .filter(|&at| sentence[..at].split(' ').count() >= 3)
+            .min();
+        if let Some(at) = clause {
+            sentence = &sentence[..at];
+        }
+    }
+    sentence.trim_end_matches(['.', ':']).to_owned()
 }
 
+/// Adds the bearer requirement and the applicable standard error responses to every operation.
 fn finish(mut api: OpenApi) -> OpenApi {
     // Relative to wherever the document is served, so generated clients need no host baked in.
     api.servers = Some(vec![utoipa::openapi::Server::new("/")]);
@@ -350,6 +361,11 @@ mod tests {
                     op.description.is_some() || op.summary.is_some(),
                     "{method} {path} is undocumented"
                 );
+                let summary = op.summary.as_deref().unwrap_or_default();
+                assert!(
+                    !summary.contains('\n') && summary.chars().count() <= TITLE_MAX_CHARS,
+                    "{method} {path}: the summary is not a one-line title: {summary:?}"
+                );
             }
         }
     }
@@ -396,14 +412,50 @@ mod tests {
     }
 
     #[test]
-    fn summaries_are_first_sentences() {
-        assert_eq!(
-            first_sentence("Lists units. Sortable by `code`."),
-            "Lists units"
+    fn titles_are_first_sentences_on_one_line() {
+        for (text, expected) in [
+            ("Lists units. Sortable by `code`.", "Lists units"),
+            ("One unit.", "One unit"),
+            (
+                "A sentence wrapped\nover two lines. Then more.",
+                "A sentence wrapped over two lines",
+            ),
+            (
+                "Exchanges credentials for an access token:",
+                "Exchanges credentials for an access token",
+            ),
+            (
+                "The caller: who the token speaks for.",
+                "The caller: who the token speaks for",
+            ),
+            ("", ""),
+        ] {
+            assert_eq!(title(text), expected, "{text:?}");
+        }
+        let long = format!(
+            "Reporting compliance for a period: per unit, {}.",
+            "its state, ".repeat(12)
         );
-        assert_eq!(first_sentence("One unit."), "One unit");
-        assert_eq!(first_sentence("Two lines\nsecond"), "Two lines");
-        assert_eq!(first_sentence(""), "");
+        assert_eq!(title(&long), "Reporting compliance for a period");
+        let no_clause = "word ".repeat(30);
+        assert_eq!(title(&no_clause), no_clause.trim());
+    }
+
+    #[test]
+    fn summary_is_a_title_and_description_keeps_every_paragraph() {
+        let mut op = Operation::new();
+        op.summary = Some("First sentence. Second\nline.".into());
+        op.description = Some("Later paragraph.".into());
+        split_summary(&mut op);
+        assert_eq!(op.summary.as_deref(), Some("First sentence"));
+        assert_eq!(
+            op.description.as_deref(),
+            Some("First sentence. Second\nline.\n\nLater paragraph.")
+        );
+        let mut op = Operation::new();
+        op.summary = Some("Only one.".into());
+        split_summary(&mut op);
+        assert_eq!(op.description.as_deref(), Some("Only one."));
     }
 
     #[test]
