@@ -371,6 +371,43 @@ mod tests {
     }
 
     #[test]
+    fn every_parameter_schema_and_property_is_described() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let described = |v: &serde_json::Value| {
+            v.get("description")
+                .and_then(|d| d.as_str())
+                .is_some_and(|d| !d.trim().is_empty())
+        };
+        // A reference or a composition takes its meaning from the schema it names.
+        let composed = |v: &serde_json::Value| {
+            ["$ref", "allOf", "oneOf", "anyOf"]
+                .iter()
+                .any(|k| v.get(k).is_some())
+        };
+        let mut bare = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for param in op["parameters"].as_array().into_iter().flatten() {
+                    if !described(param) {
+                        bare.push(format!("{method} {path} parameter {}", param["name"]));
+                    }
+                }
+            }
+        }
+        for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+            if !described(schema) && !composed(schema) {
+                bare.push(format!("schema {name}"));
+            }
+            for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+                if !described(property) && !composed(property) {
+                    bare.push(format!("{name}.{field}"));
+                }
+            }
+        }
+        assert!(bare.is_empty(), "{} undocumented: {bare:#?}", bare.len());
+    }
+
+    #[test]
     fn every_reference_resolves() {
         fn walk(value: &serde_json::Value, doc: &serde_json::Value, dangling: &mut Vec<String>) {
             match value {

@@ -15,7 +15,9 @@ use crate::startup::AppState;
 /// One audited change.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AuditEntry {
+    /// The entry's number; entries are numbered in the order they were recorded.
     pub id: i64,
+    /// When the change was made (RFC 3339, UTC).
     pub occurred_at: DateTime<Utc>,
     /// The local user who made it; `null` for API clients, users known only to a trusted
     /// token issuer, the command line and start-up tasks.
@@ -25,12 +27,16 @@ pub struct AuditEntry {
     /// the command line and start-up tasks.
     #[schema(example = "client:3")]
     pub actor_subject: Option<String>,
-    /// `create`, `update`, `delete`, `import`, `extend`, `submit`, `accept`, `return`, `reopen`.
+    /// `create`, `update`, `delete`, `import`, `extend`, `submit`, `accept`, `return`, `reopen`,
+    /// `succession` (a unit ceased) or `transfer` (an item moved to a successor unit).
     #[schema(example = "accept")]
     pub action: String,
-    /// `user`, `unit`, `plan`, `indicator`, `task`, `schedules`, `submission`.
+    /// What changed: `user`, `api_client`, `unit`, `plan`, `indicator`, `task`, `schedules`,
+    /// `submission` or `webhook`.
     #[schema(example = "submission")]
     pub entity_type: String,
+    /// The changed entity's id, as text: the numeric id for most entities, the code for a
+    /// `unit`, the plan's id for `schedules`.
     #[schema(example = "12")]
     pub entity_id: String,
     /// The request that made the change (its `X-Request-Id`).
@@ -69,8 +75,11 @@ impl From<AuditRow> for AuditEntry {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only changes to entities of this type (the entries' `entity_type`, exact match).
     #[param(example = "submission")]
     pub entity_type: Option<String>,
+    /// Only changes to the entity with this id (the entries' `entity_id`, exact match); ids of
+    /// different types overlap, so pair it with `entity_type`.
     pub entity_id: Option<String>,
     /// Only changes by this user id.
     pub actor: Option<i64>,

@@ -27,6 +27,7 @@ pub struct TokenRequest {
     /// The account's user name (case-insensitive).
     #[schema(example = "officer.dkkd", max_length = 64)]
     pub username: String,
+    /// The account's password. A wrong password and an unknown user name get the same 401.
     #[schema(example = "Demo-officer-2025", max_length = 128, format = Password)]
     pub password: String,
 }
@@ -386,6 +387,8 @@ pub struct MeResponse {
     /// The unit the caller acts for.
     #[schema(example = "SKHDT-DKKD")]
     pub unit_code: Option<String>,
+    /// The roles the caller acts with: the account's or client's roles as stored, or those
+    /// mapped from an external token's claims.
     pub roles: Vec<Role>,
     /// The API client's id, for `kind = client`.
     pub client_id: Option<i64>,

@@ -25,16 +25,20 @@ pub struct ClientResponse {
     /// The `client_id` of the client-credentials grant.
     #[schema(example = 3)]
     pub id: i64,
+    /// The unique name saying who runs the client; also what `/me` shows as its `username`.
     #[schema(example = "Cổng dịch vụ công tỉnh")]
     pub name: String,
     /// The unit the client acts for, if any.
     #[schema(example = "SKHDT-THQH")]
     pub unit_code: Option<String>,
+    /// What the client may do; changes apply to the tokens it already holds.
     pub roles: Vec<Role>,
     /// `false`: revoked. The client can get no token, and the tokens it holds stop working
     /// at once (on other instances of the service within `CALLER_CACHE_MS`, 1 s).
     pub active: bool,
+    /// When the client was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When the client was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -82,8 +86,11 @@ pub struct CreateClientRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateClientRequest {
+    /// A new name, unique among clients (409 if another client has it); must not be blank.
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    /// Replaces all the client's roles: at least one, none repeated. The tokens it already
+    /// holds act with the new roles from its next request.
     #[schema(min_items = 1)]
     pub roles: Option<Vec<Role>>,
     /// `null` removes the unit.

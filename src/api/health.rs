@@ -9,6 +9,7 @@ use crate::db;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
+/// The answer of a liveness (`/healthz`) or readiness (`/readyz`) probe.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthResponse {
     /// `ok` (alive) or `ready` (alive and the database answers).

@@ -36,12 +36,15 @@ pub struct Target {
 /// An indicator.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorResponse {
+    /// The indicator's id, as in `/api/v1/indicators/{id}` and in a child's `parent_id`.
     #[schema(example = 2)]
     pub id: i64,
+    /// The id of the plan (kế hoạch) the indicator belongs to.
     pub plan_id: i64,
     /// The number the document gives it: "1", "2", "2.1"; unique in the plan.
     #[schema(example = "2.1")]
     pub code: String,
+    /// What is measured (chỉ tiêu), as the plan's indicator list (Phụ lục I, appendix I) words it.
     #[schema(example = "Dự án được chấp thuận chủ trương đầu tư/cấp giấy chứng nhận đầu tư")]
     pub name: String,
     /// Unit of measure (đơn vị tính): "Dự án" (projects), "Doanh nghiệp" (enterprises), "Chỉ số" (index).
@@ -52,6 +55,7 @@ pub struct IndicatorResponse {
     /// The previous period's result (thực hiện giai đoạn trước); `null` when the document has none.
     #[schema(example = 13)]
     pub baseline_value: Option<f64>,
+    /// The period the baseline covers, as the document names it; `null` when not given.
     #[schema(example = "2016–2020")]
     pub baseline_label: Option<String>,
     pub target: Target,
@@ -69,7 +73,9 @@ pub struct IndicatorResponse {
     /// For `sum_of_children` parents: where the children's baselines or targets do not add up
     /// to the parent's own. Empty when consistent.
     pub inconsistencies: Vec<String>,
+    /// When the indicator was recorded (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When the indicator last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -80,19 +86,31 @@ pub struct CreateIndicatorRequest {
     /// Digits separated by dots; a child's code extends its parent's ("2.1" under "2").
     #[schema(example = "2.1", max_length = 20)]
     pub code: String,
+    /// What is measured (chỉ tiêu), as the document words it; must not be blank.
     #[schema(max_length = 1000)]
     pub name: String,
+    /// Unit of measure (đơn vị tính), e.g. "Dự án" (projects); must not be blank.
     #[schema(example = "Dự án", max_length = 100)]
     pub measure_unit: String,
+    /// The id of the indicator, in the same plan, that this one is part of; `code` must then extend
+    /// the parent's. Absent or `null` for a top-level indicator (no dot in `code`).
     pub parent_id: Option<i64>,
+    /// The previous period's result (thực hiện giai đoạn trước), a finite number; absent or `null`
+    /// when the document gives none.
     pub baseline_value: Option<f64>,
+    /// The period the baseline covers, e.g. "2016–2020"; blank means none.
     #[schema(example = "2016–2020", max_length = 100)]
     pub baseline_label: Option<String>,
     pub target: Target,
+    /// The document's own wording of the target (mục tiêu), kept beside the structured `target`;
+    /// blank means none.
     #[schema(max_length = 1000)]
     pub target_text: Option<String>,
     pub aggregation: Aggregation,
+    /// Code of the unit (đơn vị) that follows and reports the indicator (phân công theo dõi, báo
+    /// cáo); it must exist, and its officers report the values. Absent or `null`: none.
     pub responsible_unit_code: Option<String>,
+    /// Codes of the units that support it (phối hợp); each must exist, at most 50. Absent: none.
     #[serde(default)]
     pub coordinating_unit_codes: Vec<String>,
 }
@@ -101,29 +119,42 @@ pub struct CreateIndicatorRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateIndicatorRequest {
+    /// A new number for the indicator: digits separated by dots; a child's code extends its
+    /// parent's ("2.1" under "2"). Unique in the plan (409 otherwise).
     #[schema(max_length = 20)]
     pub code: Option<String>,
+    /// A new wording of what is measured (chỉ tiêu); must not be blank.
     #[schema(max_length = 1000)]
     pub name: Option<String>,
+    /// A new unit of measure (đơn vị tính), e.g. "Dự án"; must not be blank.
     #[schema(max_length = 100)]
     pub measure_unit: Option<String>,
+    /// The id of the indicator, in the same plan, that this one becomes part of (no cycles; `code`
+    /// must extend the parent's); `null` makes it top-level.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i64>)]
     pub parent_id: Option<Option<i64>>,
+    /// A new previous-period result (thực hiện giai đoạn trước), a finite number; `null` clears it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<f64>)]
     pub baseline_value: Option<Option<f64>>,
+    /// The period the baseline covers, e.g. "2016–2020"; `null` or blank clears it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub baseline_label: Option<Option<String>>,
     pub target: Option<Target>,
+    /// The document's own wording of the target; `null` or blank clears it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub target_text: Option<Option<String>>,
     pub aggregation: Option<Aggregation>,
+    /// Code of the unit that follows and reports the indicator (phân công theo dõi, báo cáo), which
+    /// must exist; `null` leaves it unassigned.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub responsible_unit_code: Option<Option<String>>,
+    /// Replaces the whole list of supporting units (phối hợp); each must exist, at most 50. `[]`
+    /// empties it.
     pub coordinating_unit_codes: Option<Vec<String>>,
 }
 

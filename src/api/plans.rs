@@ -26,6 +26,7 @@ pub struct BasisDocument {
     /// Its date of issue.
     #[schema(example = "2022-03-03")]
     pub date: Option<NaiveDate>,
+    /// Its title (trích yếu), as written on the document.
     #[schema(
         example = "Kế hoạch thực hiện Kết luận số 253-KL/TU về phát triển kinh tế - xã hội thành phố Cao Lãnh đến năm 2025, tầm nhìn đến năm 2030",
         max_length = 1000
@@ -36,11 +37,13 @@ pub struct BasisDocument {
 /// A plan.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PlanResponse {
+    /// The plan's id, as used in `/api/v1/plans/{id}` and in `plan_id` elsewhere.
     #[schema(example = 1)]
     pub id: i64,
     /// Number and symbol of the plan document (số hiệu), unique.
     #[schema(example = "1148/KH-SKHĐT")]
     pub number: String,
+    /// Title of the plan document (trích yếu), as issued.
     #[schema(
         example = "Kế hoạch triển khai thực hiện Kế hoạch số 72/KH-UBND về phát triển kinh tế - xã hội thành phố Cao Lãnh đến năm 2025, tầm nhìn đến năm 2030"
     )]
@@ -48,6 +51,7 @@ pub struct PlanResponse {
     /// The unit that issued the plan (cơ quan ban hành).
     #[schema(example = "SKHDT")]
     pub issuer_unit_code: String,
+    /// Date the plan was issued (ngày ban hành), `YYYY-MM-DD`.
     #[schema(example = "2022-05-06")]
     pub issued_on: NaiveDate,
     /// First year of the plan period.
@@ -67,7 +71,9 @@ pub struct PlanResponse {
     pub consolidating_unit_code: String,
     /// The documents the plan implements (căn cứ).
     pub basis: Vec<BasisDocument>,
+    /// When the plan was recorded in the service (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When the plan was last changed in the service (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -95,24 +101,34 @@ impl From<db::plans::PlanRow> for PlanResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePlanRequest {
+    /// Number and symbol of the plan document (số hiệu); unique among plans: a plan with the
+    /// same number answers 409.
     #[schema(example = "1148/KH-SKHĐT", max_length = 100)]
     pub number: String,
+    /// Title of the plan document (trích yếu); must not be blank.
     #[schema(max_length = 2000)]
     pub title: String,
+    /// Code of the unit (đơn vị) that issued the plan (cơ quan ban hành); the unit must exist.
     #[schema(example = "SKHDT")]
     pub issuer_unit_code: String,
+    /// Date the plan was issued (ngày ban hành), `YYYY-MM-DD`.
     #[schema(example = "2022-05-06")]
     pub issued_on: NaiveDate,
     /// 1900–2200, not after `period_end_year`.
     #[schema(example = 2021, minimum = 1900, maximum = 2200)]
     pub period_start_year: i32,
+    /// Last year of the plan period: 1900–2200, not before `period_start_year`.
     #[schema(example = 2025, minimum = 1900, maximum = 2200)]
     pub period_end_year: i32,
     /// Not before `period_end_year`.
     #[schema(example = 2030, minimum = 1900, maximum = 2200)]
     pub vision_year: Option<i32>,
+    /// Name of the person who signed the plan (người ký). Absent, `null` or empty: not
+    /// recorded.
     #[schema(max_length = 200)]
     pub signer: Option<String>,
+    /// Code of the unit that reviews and consolidates the units' reports (đơn vị tổng hợp),
+    /// e.g. Phòng Tổng hợp, Quy hoạch for plan 1148; the unit must exist.
     #[schema(example = "SKHDT-THQH")]
     pub consolidating_unit_code: String,
     /// At most 50 documents.
@@ -124,23 +140,43 @@ pub struct CreatePlanRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePlanRequest {
+    /// New number and symbol of the plan document (số hiệu); must stay unique among plans
+    /// (409 otherwise). Absent or `null`: unchanged.
     #[schema(max_length = 100)]
     pub number: Option<String>,
+    /// New title of the plan document (trích yếu); must not be blank. Absent or `null`:
+    /// unchanged.
     #[schema(max_length = 2000)]
     pub title: Option<String>,
+    /// Code of the unit that issued the plan (cơ quan ban hành); the unit must exist. Absent
+    /// or `null`: unchanged.
     pub issuer_unit_code: Option<String>,
+    /// Date the plan was issued (ngày ban hành), `YYYY-MM-DD`. Absent or `null`: unchanged.
     pub issued_on: Option<NaiveDate>,
+    /// First year of the plan period, not after `period_end_year` (as changed by the same
+    /// request, or the current one). Absent or `null`: unchanged.
     #[schema(minimum = 1900, maximum = 2200)]
     pub period_start_year: Option<i32>,
+    /// Last year of the plan period, not before `period_start_year` and not after
+    /// `vision_year`. Absent or `null`: unchanged.
     #[schema(minimum = 1900, maximum = 2200)]
     pub period_end_year: Option<i32>,
+    /// The vision horizon (tầm nhìn), not before `period_end_year`. Absent: unchanged;
+    /// `null`: removed.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i32>, minimum = 1900, maximum = 2200)]
     pub vision_year: Option<Option<i32>>,
+    /// Name of the person who signed the plan (người ký). Absent: unchanged; `null` or empty:
+    /// removed.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 200)]
     pub signer: Option<Option<String>>,
+    /// Code of the unit that reviews and consolidates the reports (đơn vị tổng hợp); the unit
+    /// must exist, and its planners review the plan's submissions from then on. Absent or
+    /// `null`: unchanged.
     pub consolidating_unit_code: Option<String>,
+    /// The documents the plan implements (căn cứ), at most 50; a list given replaces the
+    /// whole list. Absent or `null`: unchanged.
     pub basis: Option<Vec<BasisDocument>>,
 }
 

@@ -55,7 +55,10 @@ impl Basis {
 /// One year's value of an indicator.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct YearValue {
+    /// A year of the plan period, up to `as_of`.
     pub year: i32,
+    /// The year's figure: the sum of the values reported for that year in the annual reports
+    /// counted (see `basis`); for a `sum_of_children` parent, the sum of its sub-indicators'.
     pub value: f64,
     /// `actual`, or `estimate` while no actual figure is counted for that year.
     #[schema(example = "actual")]
@@ -67,6 +70,7 @@ pub struct YearValue {
 /// A year's verdict for an `each_year` target.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct YearResult {
+    /// A year of the plan period, up to `as_of`.
     pub year: i32,
     pub verdict: YearVerdict,
 }
@@ -84,14 +88,25 @@ pub struct Coverage {
 /// An indicator's progress.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorProgress {
+    /// The indicator's id.
     pub id: i64,
+    /// The number the document gives the indicator: "1", "2", "2.1"; unique in the plan.
     pub code: String,
+    /// The indicator's name (chỉ tiêu) as the plan words it.
     pub name: String,
+    /// Unit of measure (đơn vị tính): "Dự án" (projects), "Doanh nghiệp" (enterprises), "Chỉ số"
+    /// (index).
     pub measure_unit: String,
+    /// The indicator this one is part of (2.1 and 2.2 are parts of 2); `null` for a top-level
+    /// indicator.
     pub parent_id: Option<i64>,
+    /// Code of the unit that followed and reported the indicator on `as_of` (a later merger or
+    /// transfer of its duties is not applied); `null` when no unit is assigned.
     pub responsible_unit_code: Option<String>,
+    /// The previous period's result (thực hiện giai đoạn trước); `null` when the document has none.
     pub baseline_value: Option<f64>,
     pub target: Target,
+    /// The document's own wording of the target (mục tiêu); `null` when none was recorded.
     pub target_text: Option<String>,
     pub aggregation: Aggregation,
     /// The values counted, per year of the plan period up to `as_of`.
@@ -116,11 +131,19 @@ pub struct IndicatorProgress {
 /// A task that is past its deadline and not completed.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OverdueTask {
+    /// The task's id.
     pub id: i64,
+    /// The task's number in the plan (TT): "1", "2".
     pub code: String,
+    /// The task (nhiệm vụ) as the plan words it.
     pub title: String,
+    /// Code of the unit that led the task (chủ trì) on `as_of`, after any succession up to that
+    /// day; `null` when no lead unit is assigned.
     pub lead_unit_code: Option<String>,
+    /// The deadline in force (the latest extension's, else the plan's), `YYYY-MM-DD`; it is before
+    /// `as_of`.
     pub due_date: Option<NaiveDate>,
+    /// The progress last recorded for the task, in percent (0–100).
     pub progress_percent: i32,
 }
 
@@ -150,11 +173,19 @@ pub enum DeliveryState {
 /// One unit's delivery of a period's report.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UnitCompliance {
+    /// Code of a unit that owes the report, as the organisation stood on `as_of` (a unit that had
+    /// ceased owes through its successors).
     pub unit_code: String,
+    /// The submission that counts for the unit: its own for the period, else one a predecessor
+    /// made; `null` when neither exists.
     pub submission_id: Option<i64>,
     /// The submission's status, if one exists.
     pub status: Option<String>,
+    /// When that submission was first submitted (RFC 3339, UTC); timeliness is judged by it, even
+    /// if the report was returned and submitted again later. `null` if never submitted.
     pub first_submitted_at: Option<chrono::DateTime<Utc>>,
+    /// The reporting deadline (RFC 3339, UTC), an exclusive cut-off: on time means strictly before
+    /// it. `null` when no reporting schedule of the plan covers the unit and period.
     pub deadline: Option<chrono::DateTime<Utc>>,
     pub state: DeliveryState,
 }
@@ -162,15 +193,24 @@ pub struct UnitCompliance {
 /// Reporting compliance for one period.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Compliance {
+    /// The period the report covers: `2024` (year), `2024-H1`, `2024-Q2` or `2024-06` (month).
     #[schema(example = "2024")]
     pub period: String,
     /// The units that owe the report: those the schedules name, or every unit with a
     /// responsibility in the plan.
     pub units: Vec<UnitCompliance>,
+    /// How many units owe the report: the number of entries in `units`.
     pub owed: i64,
+    /// Units whose report was first submitted before the deadline (or that submitted when there is
+    /// no deadline).
     pub on_time: i64,
+    /// Units whose report was first submitted at or after the deadline.
     pub late: i64,
+    /// Units that have not submitted although the deadline passed by the end of `as_of` (without a
+    /// deadline: once the period has ended).
     pub missing: i64,
+    /// Units that have not submitted yet while the deadline (or, without one, the end of the
+    /// period) is still ahead.
     pub pending: i64,
     /// `on_time` as a share of `owed`, 0–1; `null` when nothing is owed.
     pub on_time_rate: Option<f64>,
@@ -179,9 +219,12 @@ pub struct Compliance {
 /// A plan's progress.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PlanProgress {
+    /// The plan's id.
     pub plan_id: i64,
+    /// The day progress is judged on, `YYYY-MM-DD` (default today in Asia/Ho_Chi_Minh).
     pub as_of: NaiveDate,
     pub basis: Basis,
+    /// Every indicator (chỉ tiêu) of the plan with its progress, ordered by code.
     pub indicators: Vec<IndicatorProgress>,
     pub tasks: TaskSummary,
     /// Compliance for the latest annual report due by `as_of` (or the current year's).
@@ -622,8 +665,12 @@ pub enum SeriesBy {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SeriesQuery {
+    /// `period` (default): one point per period and kind of value; `unit`: one point per reporting
+    /// unit, period and kind.
     #[serde(default)]
     pub by: SeriesBy,
+    /// `accepted` (default) or `submitted` (a preview counting submitted reports too; planners,
+    /// leaders and admins).
     #[serde(default)]
     pub basis: Basis,
 }
@@ -631,12 +678,16 @@ pub struct SeriesQuery {
 /// One point of a series.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SeriesPoint {
+    /// The period the values were reported for: `2024` (year), `2024-H1`, `2024-Q1` or `2024-05`
+    /// (month).
     #[schema(example = "2024-Q1")]
     pub period: String,
     /// With `by=unit`: the reporting unit.
     pub unit_code: Option<String>,
     /// The sum of the values reported for the period (and unit).
     pub value: f64,
+    /// `actual`, or `estimate` (ước thực hiện: a figure reported before the period ended); each
+    /// kind is a separate point.
     #[schema(example = "actual")]
     pub kind: String,
     /// How many submissions it adds up.
@@ -646,8 +697,10 @@ pub struct SeriesPoint {
 /// An indicator's series.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct IndicatorSeries {
+    /// The id of the indicator the series is about.
     pub indicator_id: i64,
     pub basis: Basis,
+    /// The points, ordered by period code (with `by=unit`: by unit code, then period).
     pub points: Vec<SeriesPoint>,
 }
 
@@ -740,12 +793,20 @@ pub async fn get_compliance(
 /// A task a unit leads.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UnitTask {
+    /// The task's id.
     pub id: i64,
+    /// The id of the plan the task belongs to.
     pub plan_id: i64,
+    /// The task's number in its plan (TT): "1", "2".
     pub code: String,
+    /// The task (nhiệm vụ) as the plan words it.
     pub title: String,
+    /// The deadline in force (the latest extension's, else the plan's), `YYYY-MM-DD`; `null` for a
+    /// task without a deadline.
     pub due_date: Option<NaiveDate>,
+    /// `not_started`, `in_progress`, `completed` or `cancelled`.
     pub status: String,
+    /// The progress last recorded for the task, in percent (0–100).
     pub progress_percent: i32,
     pub timeliness: Option<Timeliness>,
 }
@@ -753,19 +814,27 @@ pub struct UnitTask {
 /// A report a unit has open or owes soon.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OwedReport {
+    /// The id of the plan the report is for.
     pub plan_id: i64,
+    /// The period reported on: `2026` (year), `2026-H1`, `2026-Q2` or `2026-05` (month); in
+    /// `upcoming`, always the current year.
     #[schema(example = "2026")]
     pub period: String,
     /// Its submission, if one exists (a draft or a returned one).
     pub submission_id: Option<i64>,
+    /// The submission's status, `draft` or `returned`, in `open_submissions`; `null` in `upcoming`.
     pub status: Option<String>,
+    /// The reporting deadline (RFC 3339, UTC), an exclusive cut-off: on time means strictly before
+    /// it. `null` when no reporting schedule of the plan covers the report.
     pub deadline: Option<chrono::DateTime<Utc>>,
 }
 
 /// What a unit owes.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UnitDashboard {
+    /// Code of the unit (đơn vị) the dashboard is for.
     pub unit_code: String,
+    /// The day judged on, `YYYY-MM-DD` (default today in Asia/Ho_Chi_Minh).
     pub as_of: NaiveDate,
     /// The indicators the unit reports, in every plan, with their progress.
     pub indicators: Vec<IndicatorProgress>,
@@ -936,7 +1005,10 @@ pub async fn get_unit_dashboard(
 /// Counts across all plans of a year.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Dashboard {
+    /// The year counted (default the current year).
     pub year: i32,
+    /// The day judged on, `YYYY-MM-DD`: 31 December of `year`, or today (Asia/Ho_Chi_Minh) if that
+    /// is earlier.
     pub as_of: NaiveDate,
     /// Plans whose period includes the year.
     pub plans: i64,
@@ -945,10 +1017,14 @@ pub struct Dashboard {
     pub indicators_by_status: BTreeMap<String, i64>,
     /// Tasks by timeliness, with `cancelled`.
     pub tasks_by_timeliness: BTreeMap<String, i64>,
-    /// Annual reports for the year: owed, on time, late, missing, pending.
+    /// Annual reports (báo cáo năm) owed for the year by the units of these plans; those
+    /// neither on time, late nor missing are not yet due.
     pub reports_owed: i64,
+    /// Of `reports_owed`, those first submitted before their deadline.
     pub reports_on_time: i64,
+    /// Of `reports_owed`, those first submitted at or after their deadline.
     pub reports_late: i64,
+    /// Of `reports_owed`, those not submitted although their deadline has passed.
     pub reports_missing: i64,
     /// On-time reports as a share of those owed, 0–1.
     pub compliance_rate: Option<f64>,

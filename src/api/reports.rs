@@ -44,19 +44,29 @@ pub struct ReportQuery {
 /// The plan a report is about.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReportPlan {
+    /// The plan's id.
     pub id: i64,
+    /// Number and symbol of the plan document (số hiệu), e.g. "1148/KH-SKHĐT".
     pub number: String,
+    /// The plan's title as the document gives it.
     pub title: String,
+    /// First year of the plan period.
     pub period_start_year: i32,
+    /// Last year of the plan period.
     pub period_end_year: i32,
 }
 
 /// A row of the indicator table (Phụ lục I).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReportIndicator {
+    /// The number the document gives the indicator: "1", "2", "2.1".
     pub code: String,
+    /// The indicator's name (chỉ tiêu) as the plan words it.
     pub name: String,
+    /// Unit of measure (đơn vị tính): "Dự án" (projects), "Doanh nghiệp" (enterprises), "Chỉ số"
+    /// (index).
     pub measure_unit: String,
+    /// The previous period's result (thực hiện giai đoạn trước); `null` when the document has none.
     pub baseline_value: Option<f64>,
     /// The target as the plan writes it, or its value.
     pub target: String,
@@ -64,6 +74,8 @@ pub struct ReportIndicator {
     pub values: Vec<Option<f64>>,
     /// The values combined by the indicator's aggregation.
     pub cumulative: Option<f64>,
+    /// `cumulative` as a percentage of the target value, one decimal; `null` for `each_year`
+    /// targets, when nothing was accepted yet, or when the target is 0.
     pub percent_of_target: Option<f64>,
     pub status: IndicatorStatus,
 }
@@ -71,12 +83,21 @@ pub struct ReportIndicator {
 /// A row of the task table (Phụ lục II).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ReportTask {
+    /// The task's number in the plan (TT): "1", "2".
     pub code: String,
+    /// The task (nhiệm vụ) as the plan words it.
     pub title: String,
+    /// Code of the unit that leads the task (đơn vị chủ trì), as the task records it now; `null`
+    /// when none is assigned.
     pub lead_unit_code: Option<String>,
+    /// The deadline in force (the latest extension's, else the plan's), `YYYY-MM-DD`; `null` for a
+    /// task without a deadline.
     pub due_date: Option<NaiveDate>,
+    /// The deadline as the document writes it (thời gian hoàn thành), e.g. "Tháng 6/2022"; CSV and
+    /// XLSX show it instead of `due_date` when present.
     pub due_label: Option<String>,
     pub status: TaskStatus,
+    /// The progress last recorded for the task, in percent (0–100).
     pub progress_percent: i32,
     pub timeliness: Option<Timeliness>,
     /// The latest note from an accepted submission.
@@ -86,10 +107,15 @@ pub struct ReportTask {
 /// What a unit wrote in its accepted report for the year.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct UnitNarrative {
+    /// Code of the unit (đơn vị) that made the report.
     pub unit_code: String,
+    /// The unit's full Vietnamese name, from the unit directory.
     pub unit_name: String,
+    /// Results achieved (kết quả thực hiện), as the unit wrote them; `null` when left empty.
     pub results: Option<String>,
+    /// Difficulties and obstacles (khó khăn, vướng mắc); `null` when left empty.
     pub difficulties: Option<String>,
+    /// Proposals (kiến nghị, đề xuất); `null` when left empty.
     pub proposals: Option<String>,
 }
 
@@ -97,13 +123,18 @@ pub struct UnitNarrative {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConsolidatedReport {
     pub plan: ReportPlan,
+    /// The year reported on, within the plan's period.
     pub year: i32,
     /// The end of the year, or today for the current year.
     pub as_of: NaiveDate,
     /// The years of the value columns: the plan's first year to `year`.
     pub years: Vec<i32>,
+    /// The indicator table (Phụ lục I, Appendix I): one row per indicator, ordered by code.
     pub indicators: Vec<ReportIndicator>,
+    /// The task table (Phụ lục II, Appendix II): one row per task, ordered by code.
     pub tasks: Vec<ReportTask>,
+    /// One entry per unit with an accepted annual report for `year`, ordered by unit code; units
+    /// without one are absent.
     pub narratives: Vec<UnitNarrative>,
     pub compliance: Compliance,
 }

@@ -41,6 +41,8 @@ pub struct ScheduleItem {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedules {
+    /// The schedules, at most 50, kept in the order given. A `PUT` replaces the whole list;
+    /// `[]` removes them all.
     pub items: Vec<ScheduleItem>,
 }
 

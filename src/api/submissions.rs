@@ -57,6 +57,8 @@ pub struct IndicatorValue {
     #[schema(example = 132)]
     pub value: f64,
     pub kind: ValueKind,
+    /// A remark on the value (ghi chú), such as its source or how it was estimated. Absent,
+    /// `null` or empty: none.
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -77,11 +79,15 @@ pub struct TaskUpdate {
     /// A task of the submission's plan that the unit leads.
     pub task_id: i64,
     pub status: TaskStatus,
+    /// How much of the task is done, in percent (0–100). With `status` and `completed_on`,
+    /// it is copied to the task when the submission is accepted.
     #[schema(minimum = 0, maximum = 100)]
     pub progress_percent: i32,
     /// Required when `status` is `completed`; not in the future.
     #[serde(default)]
     pub completed_on: Option<NaiveDate>,
+    /// A remark on the progress (ghi chú), such as what was done or what holds the task up.
+    /// Absent, `null` or empty: none.
     #[serde(default)]
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -90,7 +96,9 @@ pub struct TaskUpdate {
 /// What a submission says: the part that is versioned when accepted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SubmissionContent {
+    /// The values the unit reports for the plan's indicators (chỉ tiêu), one per indicator.
     pub indicator_values: Vec<IndicatorValue>,
+    /// The unit's progress on the plan's tasks (nhiệm vụ) that it leads, one per task.
     pub task_updates: Vec<TaskUpdate>,
     /// Results achieved (kết quả thực hiện).
     pub results: Option<String>,
@@ -110,6 +118,8 @@ pub struct ReviewComment {
     /// The task commented on (or give `indicator_id`).
     #[serde(default)]
     pub task_id: Option<i64>,
+    /// What the reviewer says about that value or update, e.g. what to correct; must not be
+    /// blank.
     #[schema(max_length = 2000)]
     pub comment: String,
 }
@@ -120,7 +130,11 @@ pub struct ContentChange {
     /// `results`, `difficulties`, `proposals`, `indicator:<id>` or `task:<id>`.
     #[schema(example = "indicator:5")]
     pub field: String,
+    /// The value in the last accepted version: the text for `results`, `difficulties` and
+    /// `proposals`, the whole indicator value or task update otherwise; `null` when absent.
     pub before: Option<serde_json::Value>,
+    /// The value in the current content, in the same form as `before`; `null` when absent
+    /// (e.g. removed since the acceptance).
     pub after: Option<serde_json::Value>,
 }
 
@@ -166,19 +180,31 @@ pub struct SubmissionResponse {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateSubmissionRequest {
+    /// Code of the reporting unit (đơn vị); the unit must exist. Officers create submissions
+    /// for their own unit only.
     #[schema(example = "SKHDT-DKKD")]
     pub unit_code: String,
     /// `2023`, `2023-H1`, `2023-Q2` or `2023-05`, inside the plan's years.
     #[schema(example = "2023", pattern = r"^\d{4}(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$")]
     pub period: String,
+    /// Values for indicators (chỉ tiêu) of the plan, each at most once, at most 500; an officer
+    /// reports only the indicators its own unit is responsible for. Absent: none.
     #[serde(default)]
     pub indicator_values: Vec<IndicatorValue>,
+    /// Progress on tasks (nhiệm vụ) of the plan, each at most once, at most 500; an officer
+    /// reports only on the tasks its own unit leads. Absent: none.
     #[serde(default)]
     pub task_updates: Vec<TaskUpdate>,
+    /// Results achieved in the period (kết quả thực hiện), free text. Absent, `null` or
+    /// empty: none.
     #[schema(max_length = 20000)]
     pub results: Option<String>,
+    /// Difficulties and obstacles met (khó khăn, vướng mắc), free text. Absent, `null` or
+    /// empty: none.
     #[schema(max_length = 20000)]
     pub difficulties: Option<String>,
+    /// Proposals and recommendations (kiến nghị, đề xuất), free text. Absent, `null` or
+    /// empty: none.
     #[schema(max_length = 20000)]
     pub proposals: Option<String>,
 }
@@ -187,14 +213,24 @@ pub struct CreateSubmissionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSubmissionRequest {
+    /// The indicator values, under the same rules as on create; replaces all of them (`[]`
+    /// removes them all). Absent or `null`: unchanged.
     pub indicator_values: Option<Vec<IndicatorValue>>,
+    /// The task progress updates, under the same rules as on create; replaces all of them
+    /// (`[]` removes them all). Absent or `null`: unchanged.
     pub task_updates: Option<Vec<TaskUpdate>>,
+    /// Results achieved in the period (kết quả thực hiện). Absent: unchanged; `null` or
+    /// empty: cleared.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 20000)]
     pub results: Option<Option<String>>,
+    /// Difficulties and obstacles met (khó khăn, vướng mắc). Absent: unchanged; `null` or
+    /// empty: cleared.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 20000)]
     pub difficulties: Option<Option<String>>,
+    /// Proposals and recommendations (kiến nghị, đề xuất). Absent: unchanged; `null` or
+    /// empty: cleared.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 20000)]
     pub proposals: Option<Option<String>>,
@@ -204,11 +240,15 @@ pub struct UpdateSubmissionRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnRequest {
+    /// Why the submission is sent back to its unit (lý do trả lại); shown as `return_reason`.
+    /// Must not be blank.
     #[schema(
         example = "Số doanh nghiệp thành lập mới chưa khớp số liệu hệ thống đăng ký",
         max_length = 2000
     )]
     pub reason: String,
+    /// Comments on single indicator values or task updates, at most 500. They replace the
+    /// submission's earlier `review_comments`; absent: none, and the earlier ones are cleared.
     #[serde(default)]
     pub comments: Vec<ReviewComment>,
 }
@@ -217,6 +257,8 @@ pub struct ReturnRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReopenRequest {
+    /// Why the accepted submission is reopened, e.g. what the unit must correct; shown as
+    /// `return_reason` (earlier `review_comments` are cleared). Must not be blank.
     #[schema(max_length = 2000)]
     pub reason: String,
 }
@@ -226,6 +268,7 @@ pub struct ReopenRequest {
 pub struct SubmissionVersion {
     /// 1 for the first acceptance, 2 after a reopen and a new acceptance, …
     pub number: i32,
+    /// When this version was accepted (RFC 3339, UTC).
     pub accepted_at: DateTime<Utc>,
     /// The local user who accepted it; `null` when an API client or a user of a trusted
     /// external issuer did (the audit trail's `actor_subject` names them).
@@ -237,6 +280,7 @@ pub struct SubmissionVersion {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SubmissionQuery {
+    /// Only submissions for this plan (its id).
     pub plan_id: Option<i64>,
     /// Only this unit's submissions.
     pub unit: Option<String>,
@@ -251,6 +295,7 @@ pub struct SubmissionQuery {
         pattern = r"^(19[0-9]{2}|2[01][0-9]{2}|2200)(-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$"
     )]
     pub period: Option<String>,
+    /// Only submissions in this workflow status.
     pub status: Option<SubmissionStatus>,
     /// Only late (`true`) or not late (`false`) submissions.
     pub late: Option<bool>,

@@ -24,6 +24,8 @@ const MAX_ASSIGNMENTS: usize = 5_000;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SuccessorRequest {
+    /// Code of the unit (đơn vị) that takes over. It must exist on `effective_on`, be listed
+    /// once, and be neither the ceasing unit nor one of its predecessors.
     #[schema(example = "STC")]
     pub code: String,
     /// The part of the ceased unit it takes (of its area, population or staff), in (0, 1];
@@ -49,7 +51,10 @@ pub struct TransferOptions {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentRequest {
+    /// An indicator (chỉ tiêu) the ceasing unit is responsible for, when `transfer.indicators`
+    /// is `true`.
     pub indicator_id: Option<i64>,
+    /// A task (nhiệm vụ) the ceasing unit leads, when `transfer.tasks` is `true`.
     pub task_id: Option<i64>,
     /// One of the successors.
     #[schema(example = "UBND-PCL")]
@@ -79,8 +84,12 @@ pub struct MovedItem {
     /// `indicator` or `task`.
     #[schema(example = "indicator")]
     pub kind: String,
+    /// The id of the indicator or task (see `kind`).
     pub id: i64,
+    /// The plan the indicator or task belongs to.
     pub plan_id: i64,
+    /// Code of the successor unit now responsible for it: the indicator's responsible unit
+    /// or the task's lead unit.
     #[schema(example = "STC")]
     pub to: String,
 }
@@ -90,6 +99,8 @@ pub struct MovedItem {
 pub struct SuccessionResponse {
     /// The ceased unit, with `valid_to` and its successors.
     pub unit: UnitResponse,
+    /// The first day the successors are responsible (`YYYY-MM-DD`); the ceased unit's
+    /// `valid_to` is the day before.
     pub effective_on: NaiveDate,
     /// Indicators and tasks whose responsible (lead) unit changed.
     pub moved: Vec<MovedItem>,

@@ -23,15 +23,19 @@ use crate::startup::AppState;
 /// A task.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TaskResponse {
+    /// The task's id, as in `/api/v1/tasks/{id}`.
     pub id: i64,
+    /// The id of the plan (kế hoạch) the task belongs to.
     pub plan_id: i64,
     /// The task's number in the plan (TT): "1", "2".
     #[schema(example = "1")]
     pub code: String,
+    /// What is to be done (nhiệm vụ), as the plan's task list (Phụ lục II, appendix II) words it.
     #[schema(
         example = "Danh mục dự án đầu tư công phục vụ phát triển kinh tế - xã hội thành phố Cao Lãnh giai đoạn 2021 - 2025"
     )]
     pub title: String,
+    /// Further details beyond the title; `null` when none were given.
     pub description: Option<String>,
     /// The unit that leads it (chủ trì); its officers report its progress.
     #[schema(example = "SKHDT-NVKHDT")]
@@ -62,8 +66,12 @@ pub struct TaskResponse {
     /// The documents that ground it, e.g. 947/QĐ-UBND.HC.
     pub legal_basis: Vec<String>,
     pub status: TaskStatus,
+    /// How far the work is, in percent (0–100), as the lead unit reports it; set to 100 when the
+    /// task is completed unless another value was given.
     #[schema(minimum = 0, maximum = 100)]
     pub progress_percent: i32,
+    /// The day the task was completed (`YYYY-MM-DD`); set only while `status` is `completed`,
+    /// otherwise `null`.
     pub completed_on: Option<NaiveDate>,
     /// Standing against the deadline on `as_of`: `not_due`, `on_track` (đang thực hiện trong
     /// hạn), `overdue` (quá hạn), `completed_on_time` (hoàn thành đúng hạn), `completed_late`
@@ -73,7 +81,9 @@ pub struct TaskResponse {
     pub as_of: NaiveDate,
     /// How many times the deadline was extended.
     pub extension_count: i64,
+    /// When the task was recorded (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When the task last changed, including by a deadline extension (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -81,15 +91,25 @@ pub struct TaskResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTaskRequest {
+    /// The task's number in the plan (TT), such as "1" or "2.3": 1–20 letters, digits or dots,
+    /// unique in the plan (a duplicate is refused with 409).
     #[schema(example = "1", max_length = 20)]
     pub code: String,
+    /// What is to be done (nhiệm vụ), as the document words it; must not be blank.
     #[schema(max_length = 2000)]
     pub title: String,
+    /// Further details beyond the title; absent, `null` or blank means none.
     #[schema(max_length = 10000)]
     pub description: Option<String>,
+    /// Code of the unit (đơn vị) that leads the task (chủ trì); it must exist, and its officers may
+    /// then report progress. Absent or `null`: no lead unit.
     pub lead_unit_code: Option<String>,
+    /// Codes of the units that support the task (phối hợp, hỗ trợ); each must exist, at most 50.
+    /// Absent: none.
     #[serde(default)]
     pub coordinating_unit_codes: Vec<String>,
+    /// Coordination the document describes without naming a single unit, e.g. "và các sở, ban,
+    /// ngành Tỉnh và các đơn vị liên quan" (and other relevant agencies).
     #[schema(max_length = 1000)]
     pub coordinating_note: Option<String>,
     /// The deadline; give it, or `due_label` alone to have it read ("Tháng 6/2022",
@@ -97,10 +117,17 @@ pub struct CreateTaskRequest {
     pub due_date: Option<NaiveDate>,
     /// Defaults to `day` with a `due_date`, or what `due_label` implies.
     pub due_precision: Option<DuePrecision>,
+    /// The deadline as the document writes it (thời gian hoàn thành). Alone it is read into
+    /// `due_date`; with a `due_date` it is stored as given, and if absent one is made from the
+    /// date.
     #[schema(example = "Tháng 6/2022", max_length = 100)]
     pub due_label: Option<String>,
+    /// The document the task produces (hình thức văn bản), e.g. "Tờ trình và Nghị quyết" (a
+    /// submission and a resolution); blank means none.
     #[schema(max_length = 500)]
     pub output_form: Option<String>,
+    /// Who decides on the task's output (cấp quyết định), e.g. "Hội đồng nhân dân Tỉnh" (the
+    /// Provincial People's Council); blank means none.
     #[schema(max_length = 500)]
     pub decision_authority: Option<String>,
     /// At most 20 references of at most 300 characters.
@@ -121,37 +148,60 @@ pub struct CreateTaskRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTaskRequest {
+    /// A new task number in the plan (TT): 1–20 letters, digits or dots, unique in the plan (409
+    /// otherwise).
     #[schema(max_length = 20)]
     pub code: Option<String>,
+    /// A new wording of what is to be done; must not be blank.
     #[schema(max_length = 2000)]
     pub title: Option<String>,
+    /// New details beyond the title; `null` or blank clears them.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 10000)]
     pub description: Option<Option<String>>,
+    /// Code of the new lead unit (chủ trì), which must exist; its officers then report progress.
+    /// `null` leaves the task without a lead unit.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub lead_unit_code: Option<Option<String>>,
+    /// Replaces the whole list of supporting units (phối hợp, hỗ trợ); each must exist, at most 50.
+    /// `[]` empties it.
     pub coordinating_unit_codes: Option<Vec<String>>,
+    /// New free-text note on coordination that names no single unit; `null` or blank clears it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 1000)]
     pub coordinating_note: Option<Option<String>>,
+    /// A new deadline (`YYYY-MM-DD`), which also becomes `original_due_date`; without `due_label`
+    /// the label is remade from the date. `null` removes the deadline unless a `due_label` is sent.
+    /// Refused with 409 once the task has extensions.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub due_date: Option<Option<NaiveDate>>,
     pub due_precision: Option<DuePrecision>,
+    /// The deadline as the document writes it ("Tháng 6/2022", "Năm 2025"). Sent without
+    /// `due_date`, the deadline's date and precision are read from it, as on create; with a
+    /// `due_date`, it is stored as given beside the date. `null` remakes it from the date.
+    /// Refused with 409 once the task has extensions.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub due_label: Option<Option<String>>,
+    /// The document the task produces (hình thức văn bản); `null` or blank clears it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 500)]
     pub output_form: Option<Option<String>>,
+    /// Who decides on the task's output (cấp quyết định); `null` or blank clears it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 500)]
     pub decision_authority: Option<Option<String>>,
+    /// Replaces the list of documents that ground the task (e.g. 947/QĐ-UBND.HC): at most 20
+    /// references of at most 300 characters. `[]` empties it.
     pub legal_basis: Option<Vec<String>>,
     pub status: Option<TaskStatus>,
+    /// Progress in percent (0–100). If absent when `status` becomes `completed`, it is set to 100.
     #[schema(minimum = 0, maximum = 100)]
     pub progress_percent: Option<i32>,
+    /// The day the task was completed (`YYYY-MM-DD`), not in the future; required while `status` is
+    /// `completed`. `null` clears it; leaving `completed` clears it too.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub completed_on: Option<Option<NaiveDate>>,
@@ -202,6 +252,7 @@ pub struct TaskQuery {
     /// split or renamed to it), directly or through earlier successions.
     #[serde(default)]
     pub include_predecessors: bool,
+    /// Only tasks in this status: `not_started`, `in_progress`, `completed` or `cancelled`.
     pub status: Option<TaskStatus>,
     /// Only tasks of this timeliness on `as_of`.
     pub timeliness: Option<Timeliness>,
@@ -220,6 +271,7 @@ pub struct ExtensionRequest {
     /// The new deadline; later than the one in force.
     #[schema(example = "2022-09-30")]
     pub new_due_date: NaiveDate,
+    /// Why the deadline is extended; must not be blank.
     #[schema(example = "Chờ ý kiến thẩm định của Sở Tài chính", max_length = 2000)]
     pub reason: String,
     /// Who approved it (normally whoever assigned the task).
@@ -230,16 +282,24 @@ pub struct ExtensionRequest {
 /// A recorded extension.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ExtensionResponse {
+    /// The id of this extension record; ids grow in the order extensions were recorded.
     pub id: i64,
+    /// The id of the task (nhiệm vụ) whose deadline was extended.
     pub task_id: i64,
     /// The deadline in force before this extension.
     pub previous_due_date: Option<NaiveDate>,
+    /// The deadline this extension set (`YYYY-MM-DD`); the task's deadline in force unless a later
+    /// extension followed.
     pub new_due_date: NaiveDate,
+    /// Why the deadline was extended, as recorded.
     pub reason: String,
+    /// Who approved the extension (normally whoever assigned the task), as free text, e.g. "Giám
+    /// đốc Sở Kế hoạch và Đầu tư" (Director of the Department).
     pub approved_by: String,
     /// The local user who recorded it; `null` when an API client or a user of a trusted
     /// external issuer did (the audit trail's `actor_subject` names them).
     pub created_by_user_id: Option<i64>,
+    /// When the extension was recorded (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -641,14 +701,15 @@ pub async fn update_task(
         let mut data = current.into_data();
         if changes_due {
             let current_precision = data.due_precision.as_deref().map(parse_enum).transpose()?;
-            let date = r.due_date.unwrap_or(data.due_date);
-            let label = if r.due_date.is_some() && r.due_label.is_none() {
-                None
-            } else {
-                r.due_label.clone().unwrap_or(data.due_label.clone())
+            // A new label alone is read into date and precision, as on create; a new date
+            // without a label, or a new precision alone, remakes the label from the date.
+            let (date, label, precision) = match (r.due_date, r.due_label.clone()) {
+                (None, Some(Some(label))) => (None, Some(label), None),
+                (Some(date), Some(label)) => (date, label, None),
+                (Some(date), None) => (date, None, None),
+                (None, Some(None)) | (None, None) => (data.due_date, None, current_precision),
             };
-            let precision = r.due_precision.or(if r.due_date.is_some() || r.due_label.is_some() { None } else { current_precision });
-            let due = resolve_due(date, precision, label)
+            let due = resolve_due(date, r.due_precision.or(precision), label)
                 .map_err(|e| ApiError::Validation(vec![e]))?;
             data.original_due_date = due.date;
             data.due_date = due.date;

@@ -26,6 +26,7 @@ pub struct UnitResponse {
     /// Full Vietnamese name.
     #[schema(example = "Phòng Đăng ký kinh doanh")]
     pub name: String,
+    /// Abbreviated name documents use for it; `null` if none. The importer and `q` recognise it.
     #[schema(example = "Phòng ĐKKD")]
     pub short_name: Option<String>,
     pub kind: UnitKind,
@@ -49,13 +50,17 @@ pub struct UnitResponse {
     pub successors: Vec<SuccessionLink>,
     /// The units that ceased and passed their duties to it.
     pub predecessors: Vec<SuccessionLink>,
+    /// When the unit was added to the service (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When the unit's record last changed, by an edit or a succession (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
 /// The other side of a succession (kế thừa).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SuccessionLink {
+    /// Code of the unit on the other side: the successor in `successors`, the ceased unit in
+    /// `predecessors`.
     #[schema(example = "STC")]
     pub code: String,
     /// The successor's share of the ceased unit, if recorded.
@@ -136,19 +141,29 @@ pub struct CreateUnitRequest {
     /// 1–40 characters of A–Z, 0–9, `-`, `_`, `.`; cannot change later.
     #[schema(example = "SKHDT-DKKD", max_length = 40)]
     pub code: String,
+    /// Full Vietnamese name of the unit, at most 300 characters; must not be blank.
     #[schema(example = "Phòng Đăng ký kinh doanh", max_length = 300)]
     pub name: String,
+    /// Abbreviated name documents use for it, at most 100 characters; absent, `null` or blank:
+    /// none.
     #[schema(max_length = 100)]
     pub short_name: Option<String>,
     pub kind: UnitKind,
+    /// Code of the existing unit it belongs to (a phòng, division, belongs to its Sở, provincial
+    /// department); absent or `null`: a top-level unit.
     #[schema(example = "SKHDT")]
     pub parent_code: Option<String>,
     /// At most 20 other names, each at most 300 characters.
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// Electronic agency code under Decision 20/2020/QĐ-TTg (mã định danh điện tử): A–Z,
+    /// 0–9, `-`, `_`, `.`, unique among units (409 if taken); absent, `null` or blank: none.
     #[schema(example = "000.00.00.H20", max_length = 40)]
     pub gov_code: Option<String>,
+    /// First day (`YYYY-MM-DD`) the unit exists under this code; absent or `null`: unknown.
     pub valid_from: Option<NaiveDate>,
+    /// Last day (`YYYY-MM-DD`) it existed, not before `valid_from`; absent or `null` while it
+    /// exists.
     pub valid_to: Option<NaiveDate>,
 }
 
@@ -156,22 +171,33 @@ pub struct CreateUnitRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUnitRequest {
+    /// New full Vietnamese name, at most 300 characters; must not be blank. Absent: unchanged.
     #[schema(max_length = 300)]
     pub name: Option<String>,
+    /// New abbreviated name, at most 100 characters; `null` or blank removes it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 100)]
     pub short_name: Option<Option<String>>,
     pub kind: Option<UnitKind>,
+    /// Code of the existing unit it now belongs to; `null` makes it a top-level unit. Must not
+    /// be the unit itself or a unit below it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub parent_code: Option<Option<String>>,
+    /// Replaces the whole list of other names (at most 20, each at most 300 characters); `[]`
+    /// removes them all. Absent: unchanged.
     pub aliases: Option<Vec<String>>,
+    /// New electronic agency code (mã định danh điện tử, Decision 20/2020/QĐ-TTg), unique
+    /// among units (409 if taken); `null` or blank removes it.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 40)]
     pub gov_code: Option<Option<String>>,
+    /// New first day (`YYYY-MM-DD`) the unit exists under this code; `null`: unknown.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub valid_from: Option<Option<NaiveDate>>,
+    /// Last day (`YYYY-MM-DD`) it existed, recording that it ceased without a successor; `null`
+    /// clears it (the unit still exists). Fixed (409) once a succession ended the unit.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<NaiveDate>)]
     pub valid_to: Option<Option<NaiveDate>>,
@@ -181,6 +207,8 @@ pub struct UpdateUnitRequest {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UnitQuery {
+    /// Only units of this kind: `internal` (the department's own units) or `external` (other
+    /// agencies).
     pub kind: Option<UnitKind>,
     /// Only the units directly under this one.
     pub parent: Option<String>,

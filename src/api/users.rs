@@ -19,20 +19,26 @@ use crate::startup::AppState;
 /// A user account. Passwords are never returned.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserResponse {
+    /// The account's id, as in `/users/{id}` and in the audit trail's `user:<id>`.
     #[schema(example = 3)]
     pub id: i64,
+    /// The login name (lower-case); it cannot be changed.
     #[schema(example = "officer.dkkd")]
     pub username: String,
+    /// The account holder's full name (họ và tên).
     #[schema(example = "Nguyễn Văn An")]
     pub full_name: String,
     /// The unit (phòng, đơn vị) the user works in; only an admin may have none.
     #[schema(example = "SKHDT-DKKD")]
     pub unit_code: Option<String>,
+    /// What the account may do; at least one. Changes apply to the tokens it already holds.
     pub roles: Vec<Role>,
     /// A deactivated account can no longer log in, and its tokens stop working at once (on
     /// other instances of the service within `CALLER_CACHE_MS`, 1 s).
     pub active: bool,
+    /// When the account was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
+    /// When the account was last changed (RFC 3339, UTC).
     pub updated_at: DateTime<Utc>,
 }
 
@@ -61,6 +67,7 @@ pub struct CreateUserRequest {
     /// At least 10 characters with a letter and a digit, not containing the username.
     #[schema(example = "Dang-ky-kinh-doanh-2025", min_length = 10, max_length = 128, format = Password)]
     pub password: String,
+    /// The account holder's full name (họ và tên), at most 200 characters; must not be blank.
     #[schema(example = "Nguyễn Văn An", max_length = 200)]
     pub full_name: String,
     /// Required unless the only role is `admin`.
@@ -75,12 +82,15 @@ pub struct CreateUserRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
+    /// A new full name, at most 200 characters; must not be blank.
     #[schema(max_length = 200)]
     pub full_name: Option<String>,
     /// `null` removes the unit (allowed for admins only).
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub unit_code: Option<Option<String>>,
+    /// Replaces all the account's roles: at least one, none repeated. An admin cannot drop their
+    /// own `admin` role.
     #[schema(min_items = 1)]
     pub roles: Option<Vec<Role>>,
     /// `false` deactivates the account: it can no longer log in and its tokens stop working.

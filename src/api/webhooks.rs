@@ -22,6 +22,7 @@ const MAX_SECRET: usize = 200;
 /// A webhook. Its secret is shown only once, when it is created.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct WebhookResponse {
+    /// The webhook's id, as in `/webhooks/{id}`.
     #[schema(example = 1)]
     pub id: i64,
     /// Where events are POSTed.
@@ -33,9 +34,13 @@ pub struct WebhookResponse {
     /// are sent to every webhook that wants them).
     #[schema(example = 1)]
     pub plan_id: Option<i64>,
+    /// What the webhook is for, as its creator wrote it; `null` if none was given.
     #[schema(example = "Cổng dịch vụ công tỉnh")]
     pub description: Option<String>,
+    /// The local user who created it; `null` when an API client or a user known only to a
+    /// trusted token issuer did.
     pub created_by_user_id: Option<i64>,
+    /// When the webhook was created (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
 }
 
@@ -108,6 +113,7 @@ pub enum DeliveryStatus {
 /// One event's delivery to the webhook.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeliveryResponse {
+    /// The delivery's id (one event to one webhook).
     #[schema(example = 12)]
     pub id: i64,
     /// The event's id, as sent in `X-Event-Id` and the payload's `id`.
@@ -126,6 +132,7 @@ pub struct DeliveryResponse {
     pub last_error: Option<String>,
     /// When it is tried next; `null` once delivered or failed.
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// When the delivery was queued, together with the event (RFC 3339, UTC).
     pub created_at: DateTime<Utc>,
     /// When the last attempt was recorded.
     pub updated_at: DateTime<Utc>,

@@ -45,6 +45,9 @@ pub struct ImportReport {
     pub dry_run: bool,
     pub indicators: TableOutcome,
     pub tasks: TableOutcome,
+    /// Problems with single cells (an unresolved unit name, an unreadable baseline or
+    /// deadline …), indicators' first. The row is kept as far as possible unless the reason
+    /// says it was skipped.
     pub warnings: Vec<ImportWarningResponse>,
 }
 

@@ -49,12 +49,20 @@ pub enum Timeliness {
 /// cancelled tasks are not classified), and how many there are in all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TimelinessCounts {
+    /// All the plan's tasks, including completed ones without a completion date, which no other
+    /// count includes.
     pub total: i64,
+    /// Tasks not started whose deadline has not passed (chưa đến hạn).
     pub not_due: i64,
+    /// Tasks in progress within their deadline (trong hạn), and open tasks without a deadline.
     pub on_track: i64,
+    /// Open tasks (not started or in progress) past their deadline (quá hạn).
     pub overdue: i64,
+    /// Tasks completed on or before their deadline, or without one (hoàn thành đúng hạn).
     pub completed_on_time: i64,
+    /// Tasks completed after their deadline (hoàn thành quá hạn).
     pub completed_late: i64,
+    /// Tasks withdrawn (status `cancelled`); they are no longer measured.
     pub cancelled: i64,
 }
 

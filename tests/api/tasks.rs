@@ -28,6 +28,19 @@ backend_tests! { spawn_demo_app;
         assert_eq!(created.body["due_precision"], "month");
         assert_eq!(created.body["timeliness"], "overdue", "not started, deadline long past");
         let id = created.body["id"].as_i64().unwrap();
+        let relabelled = app.patch(&format!("/api/v1/tasks/{id}"), &planner, &json!({"due_label": "Quý III/2022"})).await;
+        assert_eq!(relabelled.status, 200, "{}", relabelled.body);
+        assert_eq!(
+            (&relabelled.body["due_date"], &relabelled.body["due_precision"], &relabelled.body["due_label"]),
+            (&json!("2022-09-30"), &json!("quarter"), &json!("Quý III/2022")),
+            "a new label alone is read into the deadline"
+        );
+        let by_date = app.patch(&format!("/api/v1/tasks/{id}"), &planner, &json!({"due_date": "2022-06-30", "due_precision": "month"})).await;
+        assert_eq!(
+            (&by_date.body["due_date"], &by_date.body["due_precision"], &by_date.body["due_label"]),
+            (&json!("2022-06-30"), &json!("month"), &json!("Tháng 6/2022")),
+            "a new date without a label remakes the label"
+        );
         let year = app.post(&path, &planner, &task("2", "SKHDT-TTHTDN", "Năm 2025")).await;
         assert_eq!((year.body["due_date"].as_str(), year.body["due_precision"].as_str()), (Some("2025-12-31"), Some("year")));
         let quarter = app.post(&path, &planner, &task("3", "SKHDT-DKKD", "Quý II/2023")).await;
