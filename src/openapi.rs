@@ -3,7 +3,7 @@
 
 use actix_web::http::Method;
 use utoipa::openapi::path::Operation;
-use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::security::{
     ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityRequirement,
     SecurityScheme,
@@ -68,6 +68,17 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("500", "InternalServerError", "An unexpected failure; the cause is logged under the request id and never sent (problem+json)."),
     ("503", "ServiceUnavailable", "The database is unreachable or busy, or the signing keys of a trusted token issuer cannot be fetched; retry after `Retry-After` seconds (problem+json)."),
 ];
+
+/// An error response: `application/problem+json` with the `Problem` schema.
+pub fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+}
 
 /// The operations of a path item with their HTTP methods.
 fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<(Method, &mut Operation)> {
@@ -161,16 +172,9 @@ fn finish(mut api: OpenApi) -> OpenApi {
         )),
     );
     for (_, name, description) in ERRORS {
-        let response = ResponseBuilder::new()
-            .description(*description)
-            .content(
-                PROBLEM_JSON,
-                Content::new(Some(Ref::from_schema_name("Problem"))),
-            )
-            .build();
         components
             .responses
-            .insert(name.to_string(), RefOr::T(response));
+            .insert(name.to_string(), RefOr::T(problem(description)));
     }
     refer_page_items(components);
     for (path, item) in api.paths.paths.iter_mut() {

@@ -2,7 +2,7 @@
 //! values, its task progress and its narrative), and their review by the plan's
 //! consolidating unit.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -10,6 +10,10 @@ use actix_web::{get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{IntoParams, ToSchema};
 
 use super::extract::{nullable, ApiJson};
@@ -30,6 +34,7 @@ use crate::domain::timeliness::{local_date, TaskStatus};
 use crate::domain::validate::Checks;
 use crate::domain::webhook::EventType;
 use crate::error::{ApiError, PROBLEM_JSON};
+use crate::openapi;
 use crate::startup::AppState;
 
 const MAX_NARRATIVE: usize = 20_000;
@@ -1187,10 +1192,12 @@ fn apply_task_updates(
 async fn step(
     state: &AppState,
     caller: Caller,
-    id: i64,
-    expected: Option<IfMatch>,
+    id: web::Path<i64>,
+    req: &HttpRequest,
     step: Step,
 ) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let expected = if_match(req)?;
     let response = db::transaction(&state.pool, move |conn| {
         let row = require_visible(conn, &caller, id)?;
         let plan = db::plans::require(conn, row.plan_id)?;
@@ -1286,17 +1293,51 @@ async fn step(
     Ok(with_etag(StatusCode::OK, &response))
 }
 
+/// The answers of a review step (submit, accept, return, reopen) besides the standard errors:
+/// the submission as the step left it, with the ETag a next step or edit sends in `If-Match`,
+/// or why the step was refused.
+pub struct StepAnswers;
+
+impl utoipa::IntoResponses for StepAnswers {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let done = ResponseBuilder::new()
+            .description("The submission as the step left it")
+            .header(
+                "ETag",
+                HeaderBuilder::new()
+                    .schema(ObjectBuilder::new().schema_type(Type::String))
+                    .description(Some("Its new version, for If-Match"))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                Content::new(Some(Ref::from_schema_name("SubmissionResponse"))),
+            )
+            .build();
+        BTreeMap::from([
+            ("200".to_owned(), done.into()),
+            (
+                "409".to_owned(),
+                openapi::problem(
+                    "Not allowed from the current status; `detail` lists the allowed steps",
+                )
+                .into(),
+            ),
+            (
+                "412".to_owned(),
+                openapi::problem("The ETag is outdated").into(),
+            ),
+        ])
+    }
+}
+
 /// Submits a draft or returned submission for review (officers of its unit). The first
 /// submission's time decides timeliness.
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path, description = "The submission id"),
         ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the submission changed since this ETag")),
-    responses(
-        (status = 200, description = "Submitted", body = SubmissionResponse),
-        (status = 409, description = "Not allowed from the current status; `detail` lists the allowed steps", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The ETag is outdated", body = crate::error::Problem, content_type = "application/problem+json")
-    )
+    responses(StepAnswers)
 )]
 #[post("/submissions/{id}/submit")]
 pub async fn submit_submission(
@@ -1305,14 +1346,7 @@ pub async fn submit_submission(
     id: web::Path<i64>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    step(
-        &state,
-        caller,
-        id.into_inner(),
-        if_match(&req)?,
-        Step::Submit,
-    )
-    .await
+    step(&state, caller, id, &req, Step::Submit).await
 }
 
 /// Accepts a submitted submission (planners of the plan's consolidating unit, or admins):
@@ -1322,11 +1356,7 @@ pub async fn submit_submission(
     tag = "submissions",
     params(("id" = i64, Path, description = "The submission id"),
         ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the submission changed since this ETag")),
-    responses(
-        (status = 200, description = "Accepted", body = SubmissionResponse),
-        (status = 409, description = "Not allowed from the current status; `detail` lists the allowed steps", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The ETag is outdated", body = crate::error::Problem, content_type = "application/problem+json")
-    )
+    responses(StepAnswers)
 )]
 #[post("/submissions/{id}/accept")]
 pub async fn accept_submission(
@@ -1335,14 +1365,7 @@ pub async fn accept_submission(
     id: web::Path<i64>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    step(
-        &state,
-        caller,
-        id.into_inner(),
-        if_match(&req)?,
-        Step::Accept,
-    )
-    .await
+    step(&state, caller, id, &req, Step::Accept).await
 }
 
 /// Returns a submitted submission to its unit with a reason and optional comments per
@@ -1352,11 +1375,7 @@ pub async fn accept_submission(
     params(("id" = i64, Path, description = "The submission id"),
         ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the submission changed since this ETag")),
     request_body = ReturnRequest,
-    responses(
-        (status = 200, description = "Returned", body = SubmissionResponse),
-        (status = 409, description = "Not allowed from the current status; `detail` lists the allowed steps", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The ETag is outdated", body = crate::error::Problem, content_type = "application/problem+json")
-    )
+    responses(StepAnswers)
 )]
 #[post("/submissions/{id}/return")]
 pub async fn return_submission(
@@ -1389,14 +1408,7 @@ pub async fn return_submission(
         });
     }
     checks.finish()?;
-    step(
-        &state,
-        caller,
-        id.into_inner(),
-        if_match(&req)?,
-        Step::Return { reason, comments },
-    )
-    .await
+    step(&state, caller, id, &req, Step::Return { reason, comments }).await
 }
 
 /// Turns an accepted submission back to `returned` so its unit can correct it (planners and
@@ -1407,11 +1419,7 @@ pub async fn return_submission(
     params(("id" = i64, Path, description = "The submission id"),
         ("If-Match" = Option<String>, Header, description = "Optional: refuse (412) if the submission changed since this ETag")),
     request_body = ReopenRequest,
-    responses(
-        (status = 200, description = "Reopened", body = SubmissionResponse),
-        (status = 409, description = "Not allowed from the current status; `detail` lists the allowed steps", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 412, description = "The ETag is outdated", body = crate::error::Problem, content_type = "application/problem+json")
-    )
+    responses(StepAnswers)
 )]
 #[post("/submissions/{id}/reopen")]
 pub async fn reopen_submission(
@@ -1422,14 +1430,7 @@ pub async fn reopen_submission(
     body: ApiJson<ReopenRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = check_reason(&body.0.reason)?;
-    step(
-        &state,
-        caller,
-        id.into_inner(),
-        if_match(&req)?,
-        Step::Reopen { reason },
-    )
-    .await
+    step(&state, caller, id, &req, Step::Reopen { reason }).await
 }
 
 /// The accepted versions of a submission, oldest first: exactly what was accepted each time.
