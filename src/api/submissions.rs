@@ -1311,7 +1311,7 @@ impl utoipa::IntoResponses for StepAnswers {
             )
             .content(
                 "application/json",
-                Content::new(Some(Ref::from_schema_name("SubmissionResponse"))),
+                Content::new(Some(Ref::from_schema_name(SubmissionResponse::name()))),
             )
             .build();
         BTreeMap::from([
