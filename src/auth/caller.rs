@@ -117,8 +117,10 @@ impl FromRequest for Caller {
             // keys and algorithms, or else the service's own HS256 key, which refuses any
             // other issuer. Each verifier pins its own algorithms, so no token can be checked
             // with a key of the wrong kind.
-            let (identity, unit_code, roles) =
-                match state.issuers.classify(&token, &state.settings.jwt_issuer) {
+            let now = chrono::Utc::now().timestamp();
+            let (identity, unit_code, roles) = match state.callers.verified_subject(&token, now) {
+                Some(subject) => own_subject(&state, &subject).await?,
+                None => match state.issuers.classify(&token, &state.settings.jwt_issuer) {
                     TokenIssuer::Own => own_token(&state, &token).await?,
                     TokenIssuer::Trusted(issuer) => {
                         super::external::authenticate(&state, issuer, &token).await?
@@ -128,7 +130,8 @@ impl FromRequest for Caller {
                             "tokens of the issuer {iss:?} are not accepted"
                         )))
                     }
-                };
+                },
+            };
             let caller = Caller {
                 identity,
                 unit_code,
@@ -154,11 +157,17 @@ pub type Resolved = (Identity, Option<String>, Vec<Role>);
 /// effect then rather than when the token expires.
 async fn own_token(state: &AppState, token: &str) -> Result<Resolved, ApiError> {
     let claims = state.tokens.verify(token).map_err(ApiError::Unauthorized)?;
-    if let Some(resolved) = state.callers.get(&claims.sub) {
+    state.callers.put_verified(token, &claims.sub, claims.exp);
+    own_subject(state, &claims.sub).await
+}
+
+/// Who the subject of a verified own token is, from the cache or the database.
+async fn own_subject(state: &AppState, subject: &str) -> Result<Resolved, ApiError> {
+    if let Some(resolved) = state.callers.get(subject) {
         return Ok(resolved);
     }
-    let resolved = read_subject(state, &claims.sub).await?;
-    state.callers.put(&claims.sub, resolved.clone());
+    let resolved = read_subject(state, subject).await?;
+    state.callers.put(subject, resolved.clone());
     Ok(resolved)
 }
 

@@ -82,7 +82,7 @@ fn roles_json(roles: &[Role]) -> String {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Client>, ApiError> {
-    let row: Option<ClientRow> = api_clients::table.find(id).first(conn).optional()?;
+    let row: Option<ClientRow> = super::find_by_key!(conn, api_clients::table, id)?;
     Ok(row.map(ClientRow::into_client))
 }
 
@@ -91,7 +91,7 @@ pub fn find_for_grant(
     conn: &mut DbConnection,
     id: i64,
 ) -> Result<Option<(Client, String)>, ApiError> {
-    let row: Option<ClientRow> = api_clients::table.find(id).first(conn).optional()?;
+    let row: Option<ClientRow> = super::find_by_key!(conn, api_clients::table, id)?;
     Ok(row.map(|r| {
         let hash = r.secret_hash.clone();
         (r.into_client(), hash)

@@ -91,7 +91,7 @@ pub struct IndicatorFilter {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<IndicatorRow>, ApiError> {
-    Ok(indicators::table.find(id).first(conn).optional()?)
+    Ok(super::find_by_key!(conn, indicators::table, id)?)
 }
 
 /// Those of `ids` that belong to plan `plan_id`, by id: one query for a whole request.

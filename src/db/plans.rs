@@ -74,7 +74,7 @@ pub struct PlanFilter {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<PlanRow>, ApiError> {
-    Ok(plans::table.find(id).first(conn).optional()?)
+    Ok(super::find_by_key!(conn, plans::table, id)?)
 }
 
 /// The plan `id`, or 404: for routes nested under a plan.

@@ -133,7 +133,7 @@ pub struct SubmissionFilter {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<SubmissionRow>, ApiError> {
-    Ok(submissions::table.find(id).first(conn).optional()?)
+    Ok(super::find_by_key!(conn, submissions::table, id)?)
 }
 
 /// The submission of `unit` for `plan` and `period`, if one exists.

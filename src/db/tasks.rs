@@ -111,7 +111,7 @@ pub struct TaskFilter {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<TaskRow>, ApiError> {
-    Ok(tasks::table.find(id).first(conn).optional()?)
+    Ok(super::find_by_key!(conn, tasks::table, id)?)
 }
 
 /// Those of `ids` that belong to plan `plan_id`, by id: one query for a whole request.

@@ -84,7 +84,7 @@ pub struct UnitFilter {
 }
 
 pub fn find(conn: &mut DbConnection, code: &str) -> Result<Option<UnitRow>, ApiError> {
-    Ok(units::table.find(code).first(conn).optional()?)
+    Ok(super::find_by_key!(conn, units::table, code)?)
 }
 
 /// The codes among `codes` that name no unit.

@@ -110,7 +110,7 @@ fn attach_roles(conn: &mut DbConnection, rows: Vec<UserRow>) -> Result<Vec<User>
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<User>, ApiError> {
-    let row: Option<UserRow> = users::table.find(id).first(conn).optional()?;
+    let row: Option<UserRow> = super::find_by_key!(conn, users::table, id)?;
     Ok(attach_roles(conn, row.into_iter().collect())?.pop())
 }
 

@@ -126,7 +126,7 @@ pub fn insert(
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Webhook>, ApiError> {
-    let row: Option<WebhookRow> = webhooks::table.find(id).first(conn).optional()?;
+    let row: Option<WebhookRow> = super::find_by_key!(conn, webhooks::table, id)?;
     Ok(with_events(conn, row.into_iter().collect())?.pop())
 }
 
