@@ -169,15 +169,15 @@ def report(args):
         if r.get("kind") == "sql":
             print(f'| {r["backend"]} | {r["case"]} | {r["clients"]} | {fmt(r.get("rps"), 0)} '
                   f'| {fmt(r.get("p50_ms"), 3)} | {fmt(r.get("p99_ms"), 3)} |')
-    print("\n| backend | peak RSS (VmHWM) | GET indicator ÷ pgbench SELECT | ÷ pgbench of its 4 "
-          "queries | progress p50 ÷ SQL p50 (1 conn) | progress p99 ÷ SQL p99 (1 conn) "
+    print("\n| backend | peak RSS (VmHWM) | GET indicator ÷ pgbench SELECT, median pair | the pairs "
+          "| progress p50 ÷ SQL p50 (1 conn) | progress p99 ÷ SQL p99 (1 conn) "
           "| progress p99 ÷ SQL p99 (same clients) | POST: 2xx / drafts stored |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if r.get("kind") == "summary":
             print(f'| {r["backend"]} | {fmt(r["peak_rss_kib"] / 1024, 1)} MiB '
                   f'| {fmt(r.get("indicator_vs_pgbench"))} '
-                  f'| {fmt(r.get("indicator_vs_pgbench_4_queries"))} '
+                  f'| {", ".join(fmt(x) for x in r.get("indicator_vs_pgbench_pairs") or []) or "–"} '
                   f'| {fmt(r.get("progress_p50_vs_sql_1"))} '
                   f'| {fmt(r.get("progress_p99_vs_sql_1"))} | {fmt(r.get("progress_p99_vs_sql_n"))} '
                   f'| {r["post_requests"] - r["post_http_errors"]:,} / {r["drafts_created"]:,} |')
