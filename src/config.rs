@@ -21,7 +21,8 @@ pub struct Settings {
     pub jwt_audience: String,
     pub token_ttl: Duration,
     /// How long a token's account or API client, once read, is trusted without reading it
-    /// again (`CALLER_CACHE_MS`; zero reads it on every request).
+    /// again, and a verified own token without checking it again (`CALLER_CACHE_MS`; zero
+    /// reads and checks on every request).
     pub caller_cache_ttl: Duration,
     pub max_body_bytes: usize,
     pub cors_origins: Vec<String>,
