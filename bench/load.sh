@@ -10,8 +10,8 @@
 # Settings (environment): VALUES (1000000), PLANS (10), UNITS (100), DURATION seconds (10),
 # CONNECTIONS (16), THREADS of wrk (2), BACKENDS ("sqlite postgres"), PG_URL (loopback only),
 # PORT (18310), POST_RATE_CAP (4000: the POST case gets enough free slots for this many
-# creates per second over DURATION), PAIRS (5: turns of the service's GET by id and pgbench's
-# SELECT on PostgreSQL), LIST_QUERY, OUT (the JSON lines file). The service's own
+# creates per second over DURATION), PAIRS (5: turns of each service case and its SQL run
+# directly, for the ratios), LIST_QUERY, OUT (the JSON lines file). The service's own
 # settings (WORKERS, DB_POOL_SIZE, …) pass through from the environment.
 #
 # Per backend: seed a fresh database (SQLite file; PostgreSQL database created here and dropped
@@ -138,6 +138,21 @@ pgbench_case() {
   sleep 1
 }
 
+# progress_sql CLIENTS ROUND: the progress endpoint's aggregation run directly, recorded.
+progress_sql() {
+  local clients=$1 round=$2 timing
+  if [ "$backend" = postgres ]; then
+    pgbench_case "progress yearly_totals (pgbench), paired ($round/$PAIRS)" bench/sql/yearly_totals.pg.sql \
+      "$clients" -D plan="$PLAN" -D statuses='{accepted}' -D year_type=year -D last_year="${AS_OF:0:4}"
+  else
+    timing=$(timeout "$bound" python3 bench/load_helper.py sqlite-time --db "$dbfile" \
+      --sql bench/sql/yearly_totals.sqlite.sql --params "[$PLAN, \"accepted\", \"year\", \"${AS_OF:0:4}\"]" \
+      --seconds "$DURATION" --clients "$clients")
+    sql_case "progress yearly_totals (python sqlite3), paired ($round/$PAIRS)" "$clients" "$timing"
+    sleep 1
+  fi
+}
+
 for backend in $BACKENDS; do
   echo "== $backend: seeding $VALUES values ($PLANS plans, $UNITS units)"
   if [ "$backend" = sqlite ]; then
@@ -201,67 +216,62 @@ for backend in $BACKENDS; do
   record "$(jq -c '.ratio_healthz = 1' <<<"$last_json")"
   wrk_case "GET /indicators/{id}" "$indicator_path"
   wrk_case "GET /submissions?plan_id&unit&period" "$list_path"
-  wrk_case "GET /plans/{id}/progress" "$progress_path"
-  progress_n=$last_json
-  wrk_case "GET /plans/{id}/progress, 1 connection" "$progress_path" get 1 1
-  progress_1=$last_json
   drafts_before=$(curl -s -H "Authorization: Bearer $BENCH_TOKEN" "$base/api/v1/submissions?status=draft&limit=1" | jq .total)
   wrk_case "POST /plans/{id}/submissions (draft, 20 values)" "/api/v1/plans/$PLAN/submissions" post
   post=$last_json
   drafts_after=$(curl -s -H "Authorization: Bearer $BENCH_TOKEN" "$base/api/v1/submissions?status=draft&limit=1" | jq .total)
 
-  echo "== $backend: the same SQL run directly"
-  if [ "$backend" = postgres ]; then
-    # The service and pgbench take turns, PAIRS times, each pair seconds apart: on a shared
-    # machine the load of others moves either rate by a third between minutes, so a ratio of
-    # two measurements minutes apart says more about the neighbours than about the service.
-    # The ratio of record is the median pair's.
-    pair_ratios="[]"
-    for round in $(seq 1 "$PAIRS"); do
-      wrk_case "GET /indicators/{id}, paired with pgbench ($round/$PAIRS)" "$indicator_path"
-      service_rps=$(jq .rps <<<"$last_json")
+  # Each comparison with the database's own rate or latency is made in PAIRS turns, the
+  # service's case and the same SQL run directly seconds apart: on a shared machine the load
+  # of others moved pgbench's rate for one SELECT by a third between minutes of one run, so
+  # two measurements minutes apart say more about the neighbours than about the service. The
+  # ratio of record is the median of the pairs'.
+  echo "== $backend: the service and the same SQL run directly, in $PAIRS turns"
+  indicator_pairs="[]"
+  progress_pairs="[]"
+  for round in $(seq 1 "$PAIRS"); do
+    if [ "$backend" = postgres ]; then
+      wrk_case "GET /indicators/{id}, paired ($round/$PAIRS)" "$indicator_path"
+      service=$last_json
       pgbench_case "indicator SELECT by id, paired ($round/$PAIRS)" bench/sql/indicator_by_id.pg.sql \
         "$CONNECTIONS" -D id="$indicator_id"
-      pair_ratios=$(jq -c --argjson w "$service_rps" --argjson p "$(jq .rps <<<"$(tail -1 "$OUT")")" \
-        '. + [$w / $p]' <<<"$pair_ratios")
-    done
+      indicator_pairs=$(jq -c --argjson s "$service" --argjson q "$(tail -1 "$OUT")" \
+        '. + [$s.rps / $q.rps]' <<<"$indicator_pairs")
+    fi
     for clients in 1 "$CONNECTIONS"; do
-      pgbench_case "progress yearly_totals (pgbench)" bench/sql/yearly_totals.pg.sql "$clients" \
-        -D plan="$PLAN" -D statuses='{accepted}' -D year_type=year -D last_year="${AS_OF:0:4}"
-      [ "$clients" = 1 ] && sql_1=$(tail -1 "$OUT") || sql_n=$(tail -1 "$OUT")
+      wrk_case "GET /plans/{id}/progress, $clients conn., paired ($round/$PAIRS)" \
+        "$progress_path" get "$clients" "$((clients < THREADS ? clients : THREADS))"
+      service=$last_json
+      progress_sql "$clients" "$round"
+      progress_pairs=$(jq -c --argjson s "$service" --argjson q "$(tail -1 "$OUT")" --argjson c "$clients" \
+        '. + [{clients: $c, p50: ($s.p50_ms / $q.p50_ms), p99: ($s.p99_ms / $q.p99_ms)}]' <<<"$progress_pairs")
     done
-  else
-    pair_ratios="null"
-    for clients in 1 "$CONNECTIONS"; do
-      timing=$(timeout "$bound" python3 bench/load_helper.py sqlite-time --db "$dbfile" \
-        --sql bench/sql/yearly_totals.sqlite.sql --params "[$PLAN, \"accepted\", \"year\", \"${AS_OF:0:4}\"]" \
-        --seconds "$DURATION" --clients "$clients")
-      sql_case "progress yearly_totals (python sqlite3)" "$clients" "$timing"
-      [ "$clients" = 1 ] && sql_1=$(tail -1 "$OUT") || sql_n=$(tail -1 "$OUT")
-      sleep 1
-    done
-  fi
+  done
 
   rss=$(awk '/^VmHWM/{print $2}' "/proc/$server/status")
   kill "$server"
   wait "$server" 2>/dev/null || true
   server=""
   summary=$(jq -nc --arg b "$backend" --argjson rss "$rss" \
-    --argjson pairs "$pair_ratios" \
-    --argjson p1 "$progress_1" --argjson pn "$progress_n" --argjson s1 "$sql_1" --argjson sn "$sql_n" \
+    --argjson ind "$([ "$backend" = postgres ] && echo "$indicator_pairs" || echo null)" \
+    --argjson prog "$progress_pairs" --argjson n "$CONNECTIONS" \
     --argjson post "$post" --argjson before "$drafts_before" --argjson after "$drafts_after" \
     'def r: (. * 100 | round) / 100;
+     def median: sort | (.[(length - 1) / 2 | floor] + .[length / 2 | floor]) / 2 | r;
+     def at($c; f): [$prog[] | select(.clients == $c) | f];
      {kind:"summary",backend:$b,peak_rss_kib:$rss,
-      indicator_vs_pgbench:(if $pairs then ($pairs | sort | (.[(length - 1) / 2 | floor] + .[length / 2 | floor]) / 2 | r) else null end),
-      indicator_vs_pgbench_pairs:(if $pairs then ($pairs | map(r)) else null end),
-      progress_p50_vs_sql_1:($p1.p50_ms / $s1.p50_ms | r),
-      progress_p99_vs_sql_1:($p1.p99_ms / $s1.p99_ms | r),
-      progress_p99_vs_sql_n:($pn.p99_ms / $sn.p99_ms | r),
+      indicator_vs_pgbench:(if $ind then ($ind | median) else null end),
+      indicator_vs_pgbench_pairs:(if $ind then ($ind | map(r)) else null end),
+      progress_p50_vs_sql_1:(at(1; .p50) | median),
+      progress_p99_vs_sql_1:(at(1; .p99) | median),
+      progress_p99_vs_sql_1_pairs:(at(1; .p99 | r)),
+      progress_p99_vs_sql_n:(at($n; .p99) | median),
+      progress_p99_vs_sql_n_pairs:(at($n; .p99 | r)),
       post_requests:$post.requests, post_http_errors:$post.non2xx,
       drafts_created:($after - $before)}')
   record "$summary"
   jq -r '"  peak RSS \(.peak_rss_kib) KiB; GET indicator ÷ pgbench SELECT: median \(.indicator_vs_pgbench) of the pairs \(.indicator_vs_pgbench_pairs);
-  progress ÷ raw SQL: p50 \(.progress_p50_vs_sql_1) and p99 \(.progress_p99_vs_sql_1) at 1 connection, p99 \(.progress_p99_vs_sql_n) at '"$CONNECTIONS"';
+  progress ÷ raw SQL, medians: p50 \(.progress_p50_vs_sql_1) and p99 \(.progress_p99_vs_sql_1) at 1 connection (pairs \(.progress_p99_vs_sql_1_pairs)), p99 \(.progress_p99_vs_sql_n) at '"$CONNECTIONS"' (pairs \(.progress_p99_vs_sql_n_pairs));
   POST: \(.post_requests) requests answered, \(.post_http_errors) HTTP errors, \(.drafts_created) drafts stored (more by the requests in flight when wrk stopped)"' <<<"$summary"
 
   if [ "$backend" = postgres ]; then

@@ -169,17 +169,23 @@ def report(args):
         if r.get("kind") == "sql":
             print(f'| {r["backend"]} | {r["case"]} | {r["clients"]} | {fmt(r.get("rps"), 0)} '
                   f'| {fmt(r.get("p50_ms"), 3)} | {fmt(r.get("p99_ms"), 3)} |')
-    print("\n| backend | peak RSS (VmHWM) | GET indicator ÷ pgbench SELECT, median pair | the pairs "
+    def pairs(r, key):
+        values = r.get(key)
+        return f' ({", ".join(fmt(x) for x in values)})' if values else ""
+
+    print("\nRatios to the same SQL run directly: the median of the turns (each turn's ratio in "
+          "brackets), service and SQL measured seconds apart.\n")
+    print("| backend | peak RSS (VmHWM) | GET indicator ÷ pgbench SELECT "
           "| progress p50 ÷ SQL p50 (1 conn) | progress p99 ÷ SQL p99 (1 conn) "
           "| progress p99 ÷ SQL p99 (same clients) | POST: 2xx / drafts stored |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         if r.get("kind") == "summary":
             print(f'| {r["backend"]} | {fmt(r["peak_rss_kib"] / 1024, 1)} MiB '
-                  f'| {fmt(r.get("indicator_vs_pgbench"))} '
-                  f'| {", ".join(fmt(x) for x in r.get("indicator_vs_pgbench_pairs") or []) or "–"} '
+                  f'| {fmt(r.get("indicator_vs_pgbench"))}{pairs(r, "indicator_vs_pgbench_pairs")} '
                   f'| {fmt(r.get("progress_p50_vs_sql_1"))} '
-                  f'| {fmt(r.get("progress_p99_vs_sql_1"))} | {fmt(r.get("progress_p99_vs_sql_n"))} '
+                  f'| {fmt(r.get("progress_p99_vs_sql_1"))}{pairs(r, "progress_p99_vs_sql_1_pairs")} '
+                  f'| {fmt(r.get("progress_p99_vs_sql_n"))}{pairs(r, "progress_p99_vs_sql_n_pairs")} '
                   f'| {r["post_requests"] - r["post_http_errors"]:,} / {r["drafts_created"]:,} |')
 
 
