@@ -10,8 +10,8 @@
 # Settings (environment): VALUES (1000000), PLANS (10), UNITS (100), DURATION seconds (10),
 # CONNECTIONS (16), THREADS of wrk (2), BACKENDS ("sqlite postgres"), PG_URL (loopback only),
 # PORT (18310), POST_RATE_CAP (4000: the POST case gets enough free slots for this many
-# creates per second over DURATION), PAIRS (5: turns of each service case and its SQL run
-# directly, for the ratios), LIST_QUERY, OUT (the JSON lines file). The service's own
+# creates per second over DURATION), PAIRS (5: turns of the reads and of the SQL run
+# directly, for the medians of record and the ratios), LIST_QUERY, OUT (the JSON lines file). The service's own
 # settings (WORKERS, DB_POOL_SIZE, …) pass through from the environment.
 #
 # Per backend: seed a fresh database (SQLite file; PostgreSQL database created here and dropped
@@ -142,13 +142,13 @@ pgbench_case() {
 progress_sql() {
   local clients=$1 round=$2 timing
   if [ "$backend" = postgres ]; then
-    pgbench_case "progress yearly_totals (pgbench), paired ($round/$PAIRS)" bench/sql/yearly_totals.pg.sql \
+    pgbench_case "progress yearly_totals (pgbench), turn $round/$PAIRS" bench/sql/yearly_totals.pg.sql \
       "$clients" -D plan="$PLAN" -D statuses='{accepted}' -D year_type=year -D last_year="${AS_OF:0:4}"
   else
     timing=$(timeout "$bound" python3 bench/load_helper.py sqlite-time --db "$dbfile" \
       --sql bench/sql/yearly_totals.sqlite.sql --params "[$PLAN, \"accepted\", \"year\", \"${AS_OF:0:4}\"]" \
       --seconds "$DURATION" --clients "$clients")
-    sql_case "progress yearly_totals (python sqlite3), paired ($round/$PAIRS)" "$clients" "$timing"
+    sql_case "progress yearly_totals (python sqlite3), turn $round/$PAIRS" "$clients" "$timing"
     sleep 1
   fi
 }
@@ -214,28 +214,32 @@ for backend in $BACKENDS; do
   healthz_rps=$(jq .rps <<<"$last_json")
   sed -i '$d' "$OUT" # the healthz line again, with its ratio to itself
   record "$(jq -c '.ratio_healthz = 1' <<<"$last_json")"
-  wrk_case "GET /indicators/{id}" "$indicator_path"
-  wrk_case "GET /submissions?plan_id&unit&period" "$list_path"
 
   # Each comparison with the database's own rate or latency is made in PAIRS turns, the
   # service's case and the same SQL run directly seconds apart: on a shared machine the load
   # of others moved pgbench's rate for one SELECT by a third between minutes of one run, so
   # two measurements minutes apart say more about the neighbours than about the service. The
-  # ratio of record is the median of the pairs'.
+  # ratio of record is the median of the pairs'. The reads' own rates and tails are taken in
+  # the same turns, their medians of record for the same reason: one 10 s sample of the list
+  # gave p99 5.9 ms in one run and 12.9 ms in another with the same p50.
   echo "== $backend: the service and the same SQL run directly, in $PAIRS turns"
   indicator_pairs="[]"
   progress_pairs="[]"
+  reads="[]"
   for round in $(seq 1 "$PAIRS"); do
+    wrk_case "GET /indicators/{id}, turn $round/$PAIRS" "$indicator_path"
+    service=$last_json
+    reads=$(jq -c --argjson s "$service" '. + [$s + {read: "indicator"}]' <<<"$reads")
     if [ "$backend" = postgres ]; then
-      wrk_case "GET /indicators/{id}, paired ($round/$PAIRS)" "$indicator_path"
-      service=$last_json
-      pgbench_case "indicator SELECT by id, paired ($round/$PAIRS)" bench/sql/indicator_by_id.pg.sql \
+      pgbench_case "indicator SELECT by id, turn $round/$PAIRS" bench/sql/indicator_by_id.pg.sql \
         "$CONNECTIONS" -D id="$indicator_id"
       indicator_pairs=$(jq -c --argjson s "$service" --argjson q "$(tail -1 "$OUT")" \
         '. + [$s.rps / $q.rps]' <<<"$indicator_pairs")
     fi
+    wrk_case "GET /submissions?plan_id&unit&period, turn $round/$PAIRS" "$list_path"
+    reads=$(jq -c --argjson s "$last_json" '. + [$s + {read: "list"}]' <<<"$reads")
     for clients in 1 "$CONNECTIONS"; do
-      wrk_case "GET /plans/{id}/progress, $clients conn., paired ($round/$PAIRS)" \
+      wrk_case "GET /plans/{id}/progress, $clients conn., turn $round/$PAIRS" \
         "$progress_path" get "$clients" "$((clients < THREADS ? clients : THREADS))"
       service=$last_json
       progress_sql "$clients" "$round"
@@ -256,12 +260,19 @@ for backend in $BACKENDS; do
   server=""
   summary=$(jq -nc --arg b "$backend" --argjson rss "$rss" \
     --argjson ind "$([ "$backend" = postgres ] && echo "$indicator_pairs" || echo null)" \
-    --argjson prog "$progress_pairs" --argjson n "$CONNECTIONS" \
+    --argjson prog "$progress_pairs" --argjson n "$CONNECTIONS" --argjson reads "$reads" \
     --argjson post "$post" --argjson before "$drafts_before" --argjson after "$drafts_after" \
     'def r: (. * 100 | round) / 100;
      def median: sort | (.[(length - 1) / 2 | floor] + .[length / 2 | floor]) / 2 | r;
      def at($c; f): [$prog[] | select(.clients == $c) | f];
+     def read($r; f): [$reads[] | select(.read == $r) | f];
      {kind:"summary",backend:$b,peak_rss_kib:$rss,
+      indicator_rps:(read("indicator"; .rps) | median | round),
+      indicator_p99_ms:(read("indicator"; .p99_ms) | median),
+      indicator_p99_ms_turns:read("indicator"; .p99_ms | r),
+      list_rps:(read("list"; .rps) | median | round),
+      list_p99_ms:(read("list"; .p99_ms) | median),
+      list_p99_ms_turns:read("list"; .p99_ms | r),
       indicator_vs_pgbench:(if $ind then ($ind | median) else null end),
       indicator_vs_pgbench_pairs:(if $ind then ($ind | map(r)) else null end),
       progress_p50_vs_sql_1:(at(1; .p50) | median),
@@ -272,7 +283,8 @@ for backend in $BACKENDS; do
       post_requests:$post.requests, post_http_errors:$post.non2xx,
       drafts_created:($after - $before)}')
   record "$summary"
-  jq -r '"  peak RSS \(.peak_rss_kib) KiB; GET indicator ÷ pgbench SELECT: median \(.indicator_vs_pgbench) of the pairs \(.indicator_vs_pgbench_pairs);
+  jq -r '"  medians of the turns: GET indicator \(.indicator_rps) req/s, p99 \(.indicator_p99_ms) ms (turns \(.indicator_p99_ms_turns)); list \(.list_rps) req/s, p99 \(.list_p99_ms) ms (turns \(.list_p99_ms_turns));
+  peak RSS \(.peak_rss_kib) KiB; GET indicator ÷ pgbench SELECT: median \(.indicator_vs_pgbench) of the pairs \(.indicator_vs_pgbench_pairs);
   progress ÷ raw SQL, medians: p50 \(.progress_p50_vs_sql_1) and p99 \(.progress_p99_vs_sql_1) at 1 connection (pairs \(.progress_p99_vs_sql_1_pairs)), p99 \(.progress_p99_vs_sql_n) at '"$CONNECTIONS"' (pairs \(.progress_p99_vs_sql_n_pairs));
   POST: \(.post_requests) requests answered, \(.post_http_errors) HTTP errors, \(.drafts_created) drafts stored (more by the requests in flight when wrk stopped)"' <<<"$summary"
 

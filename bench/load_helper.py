@@ -173,6 +173,15 @@ def report(args):
         values = r.get(key)
         return f' ({", ".join(fmt(x) for x in values)})' if values else ""
 
+    print("\nReads of record: the median of the turns (each turn's p99 in brackets).\n")
+    print("| backend | GET indicator req/s | GET indicator p99 ms | list req/s | list p99 ms |")
+    print("|---|---:|---:|---:|---:|")
+    for r in rows:
+        if r.get("kind") == "summary":
+            print(f'| {r["backend"]} | {fmt(r["indicator_rps"], 0)} '
+                  f'| {fmt(r["indicator_p99_ms"])}{pairs(r, "indicator_p99_ms_turns")} '
+                  f'| {fmt(r["list_rps"], 0)} | {fmt(r["list_p99_ms"])}{pairs(r, "list_p99_ms_turns")} |')
+
     print("\nRatios to the same SQL run directly: the median of the turns (each turn's ratio in "
           "brackets), service and SQL measured seconds apart.\n")
     print("| backend | peak RSS (VmHWM) | GET indicator ÷ pgbench SELECT "
