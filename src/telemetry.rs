@@ -43,13 +43,7 @@ fn request_id(req: &ServiceRequest) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
         .map(str::to_owned)
-        // From the thread's own generator: `Uuid::new_v4` asks the kernel (one `getrandom`
-        // system call) on every request.
-        .unwrap_or_else(|| {
-            uuid::Builder::from_random_bytes(rand::random())
-                .into_uuid()
-                .to_string()
-        })
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 pub async fn request_context(
