@@ -188,12 +188,18 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
         settings: settings.clone(),
     });
     let max_body = settings.max_body_bytes;
+    let pipeline = db::pipeline::PipelineConfig::for_url(
+        &settings.database_url,
+        settings.db_checkout_timeout,
+    )?;
     let server = HttpServer::new(move || {
         App::new()
             .into_utoipa_app()
             .configure(crate::api::configure)
             .into_app()
             .app_data(state.clone())
+            // Per worker: each worker's requests share their own pipelined connection.
+            .app_data(web::Data::new(db::pipeline::Reader::new(pipeline.clone())))
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(extract::path_error))
             .app_data(web::QueryConfig::default().error_handler(extract::query_error))

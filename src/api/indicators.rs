@@ -200,15 +200,25 @@ fn respond(
     rows: Vec<IndicatorRow>,
     conn: &mut DbConnection,
 ) -> Result<Vec<IndicatorResponse>, ApiError> {
-    let parents: Vec<i64> = rows
-        .iter()
+    let totals = db::indicators::child_totals(conn, &summed_parents(&rows))?;
+    assemble(rows, totals)
+}
+
+/// The indicators among `rows` whose values are their children's sum, whose children's totals
+/// an answer reports against them.
+fn summed_parents(rows: &[IndicatorRow]) -> Vec<i64> {
+    rows.iter()
         .filter(|r| r.aggregation == "sum_of_children")
         .map(|r| r.id)
-        .collect();
-    let totals: HashMap<i64, ChildTotals> = db::indicators::child_totals(conn, &parents)?
-        .into_iter()
-        .map(|t| (t.parent_id, t))
-        .collect();
+        .collect()
+}
+
+/// The answers for `rows`, given the children's totals of [`summed_parents`].
+fn assemble(
+    rows: Vec<IndicatorRow>,
+    totals: Vec<ChildTotals>,
+) -> Result<Vec<IndicatorResponse>, ApiError> {
+    let totals: HashMap<i64, ChildTotals> = totals.into_iter().map(|t| (t.parent_id, t)).collect();
     rows.into_iter()
         .map(|row| {
             let found = inconsistencies(&row, totals.get(&row.id));
@@ -480,17 +490,27 @@ pub async fn create_indicator(
 #[get("/indicators/{id}")]
 pub async fn get_indicator(
     state: web::Data<AppState>,
+    reader: web::Data<db::pipeline::Reader>,
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<IndicatorResponse>, ApiError> {
     authorize(&caller, Action::ReadDirectory)?;
     let id = id.into_inner();
-    let response = db::run(&state.pool, move |conn| {
-        let row = db::indicators::find(conn, id)?
-            .ok_or_else(|| ApiError::not_found(format!("indicator {id}")))?;
-        respond_one(row, conn)
-    })
-    .await?;
+    let row = db::indicators::find_alone(&reader, &state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("indicator {id}")))?;
+    let parents = summed_parents(std::slice::from_ref(&row));
+    let totals = if parents.is_empty() {
+        Vec::new()
+    } else {
+        db::run(&state.pool, move |conn| {
+            db::indicators::child_totals(conn, &parents)
+        })
+        .await?
+    };
+    let response = assemble(vec![row], totals)?
+        .pop()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("indicator vanished")))?;
     Ok(web::Json(response))
 }
 

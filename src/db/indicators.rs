@@ -94,6 +94,24 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<IndicatorRow>, Ap
     Ok(super::find_by_key!(conn, indicators::table, id)?)
 }
 
+/// [`find`] for a request that reads nothing else: on PostgreSQL over the worker's pipelined
+/// connection ([`super::pipeline`]), on SQLite from the pool.
+pub async fn find_alone(
+    reader: &super::pipeline::Reader,
+    pool: &super::Pool,
+    id: i64,
+) -> Result<Option<IndicatorRow>, ApiError> {
+    if !reader.is_pipelined() {
+        return super::run(pool, move |conn| find(conn, id)).await;
+    }
+    let lease = reader.lease().await?;
+    let mut conn = lease.conn();
+    let found = diesel_async::RunQueryDsl::first(indicators::table.find(id), &mut conn)
+        .await
+        .optional();
+    reader.settle(lease, found)
+}
+
 /// Those of `ids` that belong to plan `plan_id`, by id: one query for a whole request.
 pub fn in_plan(
     conn: &mut DbConnection,

@@ -8,6 +8,7 @@ pub mod import;
 pub mod indicators;
 pub mod outbox;
 pub mod overdue;
+pub mod pipeline;
 pub mod plans;
 pub mod progress;
 pub mod schedules;

@@ -128,6 +128,15 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
             .send()
     };
     assert_eq!(create("BEFORE").await.unwrap().status(), 201);
+    // Reads by id go over each worker's pipelined connection (src/db/pipeline.rs), which must
+    // fail and recover like the pool's.
+    let read = || {
+        client
+            .get(format!("{base}/api/v1/indicators/999999"))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(read().await.unwrap().status(), 404);
 
     cluster.down();
     let started = Instant::now();
@@ -139,6 +148,13 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
     );
     during.problem(503);
     assert!(during.header("retry-after").is_some());
+    let started = Instant::now();
+    Answer::from(read().await.unwrap()).await.problem(503);
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "no hang on the pipelined read: {:?}",
+        started.elapsed()
+    );
     let (ready, answer) = status(&client, format!("{base}/readyz")).await;
     assert_eq!(ready, 503);
     answer.problem(503);
@@ -155,6 +171,11 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(create("AFTER").await.unwrap().status(), 201);
+    assert_eq!(
+        read().await.unwrap().status(),
+        404,
+        "the pipelined read reconnected"
+    );
     let list = client
         .get(format!("{base}/api/v1/units"))
         .bearer_auth(&token)

@@ -87,4 +87,39 @@ backend_tests! { spawn_demo_app;
         let list = app.get(&format!("{path}?responsible_unit=SKHDT-HTDT"), &viewer).await;
         assert_eq!(list.body["total"], 1);
     }
+
+    // On PostgreSQL a worker's concurrent reads by id share one pipelined connection
+    // (src/db/pipeline.rs): each must still get its own row, see a change committed before
+    // it was sent, and a missing id must stay a 404.
+    async fn concurrent_reads_by_id_each_get_their_own_indicator(app) {
+        let planner = app.token("planner.thqh").await;
+        let plan = plan_id(&app, &planner).await;
+        let path = format!("/api/v1/plans/{plan}/indicators");
+        let mut ids = Vec::new();
+        for n in 1..=12 {
+            let created = app.post(&path, &planner, &indicator(&n.to_string(), None, None, n as f64, "sum")).await;
+            assert_eq!(created.status, 201, "{}", created.body);
+            ids.push((created.body["id"].as_i64().unwrap(), n));
+        }
+        let reads = (0..8).flat_map(|_| ids.iter()).map(|&(id, n)| {
+            let planner = &planner;
+            let app = &app;
+            async move { (n, app.get(&format!("/api/v1/indicators/{id}"), planner).await) }
+        });
+        for (n, read) in futures_util::future::join_all(reads).await {
+            assert_eq!(read.status, 200, "{}", read.body);
+            assert_eq!(read.body["code"], n.to_string());
+            assert_eq!(read.body["target"]["value"], n as f64);
+        }
+
+        let (id, _) = ids[0];
+        let changed = app.patch(&format!("/api/v1/indicators/{id}"), &planner, &json!({"name": "Đã đổi tên"})).await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+        for _ in 0..4 {
+            let read = app.get(&format!("/api/v1/indicators/{id}"), &planner).await;
+            assert_eq!(read.body["name"], "Đã đổi tên", "a read after the write sees it");
+        }
+        let missing = app.get("/api/v1/indicators/999999", &planner).await;
+        assert!(missing.problem(404)["detail"].as_str().unwrap().contains("999999"));
+    }
 }
