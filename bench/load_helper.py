@@ -150,7 +150,7 @@ def report(args):
           f'WAL checkpoint). wrk {meta.get("threads")} threads, {meta.get("connections")} connections, '
           f'{meta.get("duration")} s per case (unless the case says otherwise). HTTP errors: '
           f'answers with status ≥ 400 (wrk\'s count); socket errors: connect, read, write and '
-          f'timeout. Raw SQL: the statements in bench/sql/, by pgbench (-M prepared) or by '
+          f'timeout. Raw SQL: the statements in bench/sql/, by pgbench (-M prepared, over plain TCP as the service) or by '
           f'Python sqlite3 (one process per client), on the same database during the same run. '
           f'POST: every request a new draft in a free (unit, period) slot; the drafts stored may '
           f'exceed the 2xx count by the requests still in flight when wrk stopped.\n')
