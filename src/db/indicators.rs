@@ -106,10 +106,10 @@ pub async fn find_alone(
     }
     let lease = reader.lease().await?;
     let mut conn = lease.conn();
-    let found = diesel_async::RunQueryDsl::first(indicators::table.find(id), &mut conn)
+    let found = diesel_async::RunQueryDsl::first(indicators::table.find(id), &mut conn);
+    reader
+        .finish(&lease, async { found.await.optional() })
         .await
-        .optional();
-    reader.settle(lease, found)
 }
 
 /// Those of `ids` that belong to plan `plan_id`, by id: one query for a whole request.

@@ -27,24 +27,22 @@ use crate::error::ApiError;
 #[derive(Clone)]
 pub struct PipelineConfig {
     config: tokio_postgres::Config,
-    connect_timeout: Duration,
+    /// The pool's checkout timeout: the longest wait to connect, and for a statement's answer.
+    timeout: Duration,
 }
 
 impl PipelineConfig {
     /// `None` for SQLite. A PostgreSQL URL that tokio-postgres cannot read is an error here,
     /// at start-up, rather than a 503 on every read later.
-    pub fn for_url(url: &DatabaseUrl, connect_timeout: Duration) -> anyhow::Result<Option<Self>> {
+    pub fn for_url(url: &DatabaseUrl, timeout: Duration) -> anyhow::Result<Option<Self>> {
         let DatabaseUrl::Postgres { url } = url else {
             return Ok(None);
         };
         let mut config: tokio_postgres::Config = url.parse().map_err(|error| {
             anyhow::anyhow!("DATABASE_URL cannot be used for pipelined reads: {error}")
         })?;
-        config.connect_timeout(connect_timeout);
-        Ok(Some(PipelineConfig {
-            config,
-            connect_timeout,
-        }))
+        config.connect_timeout(timeout);
+        Ok(Some(PipelineConfig { config, timeout }))
     }
 }
 
@@ -68,6 +66,8 @@ struct Shared {
 /// A pipelined connection handed to one request.
 pub struct Lease {
     shared: Shared,
+    /// How long its statement may take to be answered (the pool's checkout timeout).
+    timeout: Duration,
 }
 
 impl Lease {
@@ -98,15 +98,24 @@ impl Reader {
         let config = self.config.as_ref().ok_or_else(|| {
             ApiError::Internal(anyhow::anyhow!("pipelined read without PostgreSQL"))
         })?;
-        if let Some(shared) = self.current() {
-            return Ok(Lease { shared });
-        }
+        let shared = match self.current() {
+            Some(shared) => shared,
+            None => self.reconnect(config).await?,
+        };
+        Ok(Lease {
+            shared,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Opens the worker's connection, unless a request that waited its turn before this one
+    /// already has.
+    async fn reconnect(&self, config: &PipelineConfig) -> Result<Shared, ApiError> {
         let _turn = self.connecting.lock().await;
         if let Some(shared) = self.current() {
-            return Ok(Lease { shared });
+            return Ok(shared);
         }
-        let shared = match tokio::time::timeout(config.connect_timeout, open(&config.config)).await
-        {
+        let shared = match tokio::time::timeout(config.timeout, open(&config.config)).await {
             Ok(Ok(shared)) => shared,
             Ok(Err(error)) => {
                 tracing::warn!(%error, "pipelined PostgreSQL connection failed");
@@ -118,32 +127,53 @@ impl Reader {
             }
         };
         *self.live.borrow_mut() = Some(shared.clone());
-        Ok(Lease { shared })
+        Ok(shared)
     }
 
-    /// Maps the statement's outcome to the service's errors. A failure on a connection whose
-    /// driver has ended is the database's going away, not the request's: the connection is
-    /// forgotten (the next request opens another) and the caller is told to retry (503), as
-    /// the pool does with its own connections.
-    pub fn settle<T>(&self, lease: Lease, result: diesel::QueryResult<T>) -> Result<T, ApiError> {
-        let error = match result {
-            Ok(value) => return Ok(value),
-            Err(error) => ApiError::from(error),
+    /// Awaits `statement`, run on `lease`, and maps its outcome to the service's errors.
+    ///
+    /// A failure on a connection whose driver has ended is the database's going away, not the
+    /// request's: the connection is forgotten (the next request opens another) and the caller
+    /// is told to retry (503), as the pool does with its own connections. So is a statement
+    /// unanswered within the checkout timeout: a database that holds the connection open but
+    /// answers nothing (a stalled network, a frozen host) would otherwise hold every read of
+    /// the worker, since they share the connection.
+    pub async fn finish<T>(
+        &self,
+        lease: &Lease,
+        statement: impl std::future::Future<Output = diesel::QueryResult<T>>,
+    ) -> Result<T, ApiError> {
+        let error = match tokio::time::timeout(lease.timeout, statement).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => ApiError::from(error),
+            Err(_) => {
+                self.forget(lease);
+                tracing::warn!("pipelined PostgreSQL read unanswered; connection dropped");
+                return Err(ApiError::Unavailable(
+                    "the database did not answer in time; retry".into(),
+                ));
+            }
         };
         if lease.shared.closed.get() || matches!(error, ApiError::Unavailable(_)) {
-            let mut live = self.live.borrow_mut();
-            if live
-                .as_ref()
-                .is_some_and(|s| Rc::ptr_eq(&s.conn, &lease.shared.conn))
-            {
-                *live = None;
-            }
+            self.forget(lease);
             tracing::warn!(%error, "pipelined PostgreSQL connection lost");
             return Err(ApiError::Unavailable(
                 "the database connection was lost; retry".into(),
             ));
         }
         Err(error)
+    }
+
+    /// Drops `lease`'s connection as the worker's, unless another has replaced it already;
+    /// requests still running on it finish or fail on their own.
+    fn forget(&self, lease: &Lease) {
+        let mut live = self.live.borrow_mut();
+        if live
+            .as_ref()
+            .is_some_and(|s| Rc::ptr_eq(&s.conn, &lease.shared.conn))
+        {
+            *live = None;
+        }
     }
 
     fn current(&self) -> Option<Shared> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use plan_tracker::startup::Application;
 use serde_json::json;
 
-use crate::helpers::{settings_with, Answer, ADMIN_PASSWORD};
+use crate::helpers::{access_token, settings_with, Answer, ADMIN_PASSWORD};
 
 const OS_USER: &str = "plantracker-pg";
 
@@ -86,6 +86,21 @@ impl Cluster {
         assert!(self.pg_ctl("-w -m fast stop >/dev/null"));
     }
 
+    /// Stops (`true`) or resumes every process of the cluster: a database that holds its
+    /// connections open but answers nothing, as behind a stalled network or a frozen host.
+    fn freeze(&self, frozen: bool) {
+        let signal = if frozen { "-STOP" } else { "-CONT" };
+        let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid")).unwrap();
+        let postmaster = pid_file.lines().next().unwrap().trim().to_owned();
+        for args in [
+            vec![signal, postmaster.as_str()],
+            vec![signal, "-P", &postmaster],
+        ] {
+            let program = if args.len() == 2 { "kill" } else { "pkill" };
+            Command::new(program).args(&args).status().unwrap();
+        }
+    }
+
     fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
@@ -93,8 +108,34 @@ impl Cluster {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if self.data().join("postmaster.pid").exists() {
+            self.freeze(false);
+        }
         let _ = self.pg_ctl("-m immediate stop >/dev/null 2>&1");
     }
+}
+
+/// Starts the service on `cluster` and logs in as the bootstrap admin: its address, a client
+/// and the admin's token.
+async fn serve(cluster: &Cluster, extra: &[(&str, &str)]) -> (String, reqwest::Client, String) {
+    let app =
+        Application::build(settings_with(&cluster.url(), extra)).expect("app on the own cluster");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let token = access_token(&client, &base, "admin", ADMIN_PASSWORD).await;
+    (base, client, token)
+}
+
+/// `GET base+path` as the bearer of `token`.
+async fn get_as(client: &reqwest::Client, base: &str, path: &str, token: &str) -> Answer {
+    let response = client
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    Answer::from(response).await
 }
 
 async fn status(client: &reqwest::Client, url: String) -> (u16, Answer) {
@@ -105,21 +146,7 @@ async fn status(client: &reqwest::Client, url: String) -> (u16, Answer) {
 #[tokio::test]
 async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without_restart() {
     let cluster = Cluster::start();
-    let settings = settings_with(&cluster.url(), &[("DB_TIMEOUT_SECS", "2")]);
-    let app = Application::build(settings).expect("app on the own cluster");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    let login = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let token = Answer::from(login).await.body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (base, client, token) = serve(&cluster, &[("DB_TIMEOUT_SECS", "2")]).await;
     let create = |code: &str| {
         client
             .post(format!("{base}/api/v1/units"))
@@ -130,13 +157,8 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
     assert_eq!(create("BEFORE").await.unwrap().status(), 201);
     // Reads by id go over each worker's pipelined connection (src/db/pipeline.rs), which must
     // fail and recover like the pool's.
-    let read = || {
-        client
-            .get(format!("{base}/api/v1/indicators/999999"))
-            .bearer_auth(&token)
-            .send()
-    };
-    assert_eq!(read().await.unwrap().status(), 404);
+    let read = || get_as(&client, &base, "/api/v1/indicators/999999", &token);
+    assert_eq!(read().await.status, 404);
 
     cluster.down();
     let started = Instant::now();
@@ -149,7 +171,7 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
     during.problem(503);
     assert!(during.header("retry-after").is_some());
     let started = Instant::now();
-    Answer::from(read().await.unwrap()).await.problem(503);
+    read().await.problem(503);
     assert!(
         started.elapsed() < Duration::from_secs(6),
         "no hang on the pipelined read: {:?}",
@@ -171,18 +193,9 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(create("AFTER").await.unwrap().status(), 201);
-    assert_eq!(
-        read().await.unwrap().status(),
-        404,
-        "the pipelined read reconnected"
-    );
-    let list = client
-        .get(format!("{base}/api/v1/units"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    let codes: Vec<String> = Answer::from(list).await.body["items"]
+    assert_eq!(read().await.status, 404, "the pipelined read reconnected");
+    let list = get_as(&client, &base, "/api/v1/units", &token).await;
+    let codes: Vec<String> = list.body["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -192,5 +205,37 @@ async fn the_service_answers_503_while_the_database_is_gone_and_recovers_without
         codes,
         ["AFTER", "BEFORE"],
         "nothing half-written during the outage"
+    );
+}
+
+#[tokio::test]
+async fn a_pipelined_read_gives_up_on_a_database_that_stops_answering() {
+    let cluster = Cluster::start();
+    // The caller stays cached, so only the pipelined read itself waits on the database.
+    let (base, client, token) = serve(
+        &cluster,
+        &[("DB_TIMEOUT_SECS", "2"), ("CALLER_CACHE_MS", "600000")],
+    )
+    .await;
+    let read = || get_as(&client, &base, "/api/v1/indicators/999999", &token);
+    assert_eq!(read().await.status, 404, "connected and answering");
+
+    cluster.freeze(true);
+    let started = Instant::now();
+    let stalled = tokio::time::timeout(Duration::from_secs(10), read())
+        .await
+        .expect("the read must not wait for the database forever");
+    let waited = started.elapsed();
+    cluster.freeze(false);
+    stalled.problem(503);
+    assert!(stalled.header("retry-after").is_some());
+    assert!(
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(6),
+        "gave up after the 2 s timeout, not before and not never: {waited:?}"
+    );
+    assert_eq!(
+        read().await.status,
+        404,
+        "a fresh connection after the stall"
     );
 }

@@ -206,6 +206,28 @@ impl Answer {
     }
 }
 
+/// A token for `username` from the service at `base`, for tests that start the service
+/// themselves rather than through [`TestApp`].
+pub async fn access_token(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let answer = client
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    let answer = Answer::from(answer).await;
+    assert_eq!(answer.status, 200, "login {username}: {}", answer.body);
+    answer.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

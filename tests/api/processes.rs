@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::{Answer, ADMIN_PASSWORD, JWT_SECRET};
+use crate::helpers::{access_token, Answer, ADMIN_PASSWORD, JWT_SECRET};
 
 /// A `plan-tracker serve` process and the address it listens on.
 struct Server {
@@ -80,16 +80,7 @@ impl Drop for Server {
 }
 
 async fn token(client: &reqwest::Client, base: &str) -> String {
-    let answer = client
-        .post(format!("{base}/api/v1/auth/token"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    Answer::from(answer).await.body["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned()
+    access_token(client, base, "admin", ADMIN_PASSWORD).await
 }
 
 #[tokio::test]
@@ -222,16 +213,13 @@ async fn a_deactivation_reaches_every_process_within_the_caller_cache_time() {
     .await;
     assert_eq!(made.status, 201, "{}", made.body);
     let id = made.body["id"].as_i64().unwrap();
-    let login = client
-        .post(format!("{}/api/v1/auth/token", here.base))
-        .json(&json!({"username": "officer.dkkd", "password": "Dang-ky-kinh-doanh-2025"}))
-        .send()
-        .await
-        .unwrap();
-    let officer = Answer::from(login).await.body["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let officer = access_token(
+        &client,
+        &here.base,
+        "officer.dkkd",
+        "Dang-ky-kinh-doanh-2025",
+    )
+    .await;
     let me = |server: &Server| format!("{}/api/v1/me", server.base);
     // Both processes have read the account and keep it for a moment.
     assert_eq!(
