@@ -15,7 +15,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel_async::AsyncPgConnection;
 
@@ -54,6 +54,8 @@ pub struct Reader {
     /// One connection attempt at a time, so a burst of requests after a loss opens one
     /// connection, not one each.
     connecting: tokio::sync::Mutex<()>,
+    /// When the last attempt to connect failed.
+    failed_at: Cell<Option<Instant>>,
 }
 
 /// A connection and whether its driver has ended (the server closed it, or the network).
@@ -84,6 +86,7 @@ impl Reader {
             config,
             live: RefCell::new(None),
             connecting: tokio::sync::Mutex::new(()),
+            failed_at: Cell::new(None),
         }
     }
 
@@ -111,18 +114,28 @@ impl Reader {
     /// Opens the worker's connection, unless a request that waited its turn before this one
     /// already has.
     async fn reconnect(&self, config: &PipelineConfig) -> Result<Shared, ApiError> {
+        let asked = Instant::now();
         let _turn = self.connecting.lock().await;
         if let Some(shared) = self.current() {
             return Ok(shared);
         }
-        let shared = match tokio::time::timeout(config.timeout, open(&config.config)).await {
+        // An attempt that failed while this request waited for its turn is its answer too:
+        // trying again would make the requests queued behind a database that does not answer
+        // wait one timeout each, in turn.
+        if self.failed_at.get().is_some_and(|failed| failed >= asked) {
+            return Err(not_reachable());
+        }
+        let outcome = tokio::time::timeout(config.timeout, open(&config.config)).await;
+        let shared = match outcome {
             Ok(Ok(shared)) => shared,
             Ok(Err(error)) => {
                 tracing::warn!(%error, "pipelined PostgreSQL connection failed");
+                self.failed_at.set(Some(Instant::now()));
                 return Err(not_reachable());
             }
             Err(_) => {
                 tracing::warn!("pipelined PostgreSQL connection timed out");
+                self.failed_at.set(Some(Instant::now()));
                 return Err(not_reachable());
             }
         };

@@ -226,12 +226,30 @@ async fn a_pipelined_read_gives_up_on_a_database_that_stops_answering() {
         .await
         .expect("the read must not wait for the database forever");
     let waited = started.elapsed();
+    // The stalled connection is gone; reads queued behind one attempt to reconnect to a
+    // database that still answers nothing share that attempt's failure rather than each
+    // waiting out a timeout of its own, one after another.
+    let started = Instant::now();
+    let queued = tokio::time::timeout(
+        Duration::from_secs(20),
+        futures_util::future::join_all((0..6).map(|_| read())),
+    )
+    .await
+    .expect("queued reads must not wait for the database forever");
+    let queued_waited = started.elapsed();
     cluster.freeze(false);
     stalled.problem(503);
     assert!(stalled.header("retry-after").is_some());
     assert!(
         waited >= Duration::from_secs(2) && waited < Duration::from_secs(6),
         "gave up after the 2 s timeout, not before and not never: {waited:?}"
+    );
+    for answer in &queued {
+        answer.problem(503);
+    }
+    assert!(
+        queued_waited < Duration::from_secs(6),
+        "six queued reads took one connection timeout, not six: {queued_waited:?}"
     );
     assert_eq!(
         read().await.status,
