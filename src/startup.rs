@@ -238,9 +238,10 @@ fn run(listener: TcpListener, settings: Settings, pool: Pool) -> anyhow::Result<
     })
     .listen(listener)?
     .workers(workers)
-    // Database work runs on blocking threads, a pool of them per worker. Together they hold no
-    // more threads than the pool has connections, so work waits for a thread in the blocking
-    // pool's first-come queue, never for a connection: r2d2 lets a newcomer take a freed
+    // Database work runs on blocking threads, a pool of them per worker (reads by id on
+    // PostgreSQL excepted: src/db/pipeline.rs). Together they hold no more threads than the
+    // pool has connections, so work waits for a thread in the blocking pool's first-come
+    // queue, never for a connection: r2d2 lets a newcomer take a freed
     // connection before the thread that waited longest, and under load some requests then
     // waited close to a second (bench/RESULTS.md). Fewer threads also mean fewer stacks and
     // allocator arenas (actix's default is 512 per worker).

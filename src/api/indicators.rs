@@ -250,7 +250,12 @@ fn assemble(
 }
 
 fn respond_one(row: IndicatorRow, conn: &mut DbConnection) -> Result<IndicatorResponse, ApiError> {
-    respond(vec![row], conn)?
+    only(respond(vec![row], conn)?)
+}
+
+/// The one answer of a request about one indicator.
+fn only(mut answers: Vec<IndicatorResponse>) -> Result<IndicatorResponse, ApiError> {
+    answers
         .pop()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("indicator vanished")))
 }
@@ -508,10 +513,7 @@ pub async fn get_indicator(
         })
         .await?
     };
-    let response = assemble(vec![row], totals)?
-        .pop()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("indicator vanished")))?;
-    Ok(web::Json(response))
+    Ok(web::Json(only(assemble(vec![row], totals)?)?))
 }
 
 /// Changes an indicator.

@@ -101,10 +101,10 @@ pub async fn find_alone(
     pool: &super::Pool,
     id: i64,
 ) -> Result<Option<IndicatorRow>, ApiError> {
-    if !reader.is_pipelined() {
+    let Some(lease) = reader.lease().await else {
         return super::run(pool, move |conn| find(conn, id)).await;
-    }
-    let lease = reader.lease().await?;
+    };
+    let lease = lease?;
     let mut conn = lease.conn();
     let found = diesel_async::RunQueryDsl::first(indicators::table.find(id), &mut conn);
     reader

@@ -90,25 +90,19 @@ impl Reader {
         }
     }
 
-    /// Whether reads go through a pipelined connection (PostgreSQL) or the pool (SQLite).
-    pub fn is_pipelined(&self) -> bool {
-        self.config.is_some()
-    }
-
-    /// The worker's connection, opened if there is none or the last one was lost. Answers 503
-    /// when PostgreSQL cannot be reached within the pool's checkout timeout.
-    pub async fn lease(&self) -> Result<Lease, ApiError> {
-        let config = self.config.as_ref().ok_or_else(|| {
-            ApiError::Internal(anyhow::anyhow!("pipelined read without PostgreSQL"))
-        })?;
+    /// The worker's connection, opened if there is none or the last one was lost; `None` on
+    /// SQLite, whose reads stay on the pool. Answers 503 when PostgreSQL cannot be reached
+    /// within the pool's checkout timeout.
+    pub async fn lease(&self) -> Option<Result<Lease, ApiError>> {
+        let config = self.config.as_ref()?;
         let shared = match self.current() {
-            Some(shared) => shared,
-            None => self.reconnect(config).await?,
+            Some(shared) => Ok(shared),
+            None => self.reconnect(config).await,
         };
-        Ok(Lease {
+        Some(shared.map(|shared| Lease {
             shared,
             timeout: config.timeout,
-        })
+        }))
     }
 
     /// Opens the worker's connection, unless a request that waited its turn before this one

@@ -92,13 +92,15 @@ impl Cluster {
         let signal = if frozen { "-STOP" } else { "-CONT" };
         let pid_file = std::fs::read_to_string(self.data().join("postmaster.pid")).unwrap();
         let postmaster = pid_file.lines().next().unwrap().trim().to_owned();
-        for args in [
-            vec![signal, postmaster.as_str()],
-            vec![signal, "-P", &postmaster],
-        ] {
-            let program = if args.len() == 2 { "kill" } else { "pkill" };
-            Command::new(program).args(&args).status().unwrap();
-        }
+        Command::new("kill")
+            .args([signal, postmaster.as_str()])
+            .status()
+            .unwrap();
+        // The backends, checkpointer and other children of the postmaster.
+        Command::new("pkill")
+            .args([signal, "-P", postmaster.as_str()])
+            .status()
+            .unwrap();
     }
 
     fn url(&self) -> String {
