@@ -106,10 +106,57 @@ pub async fn find_alone(
     };
     let lease = lease?;
     let mut conn = lease.conn();
-    let found = diesel_async::RunQueryDsl::first(indicators::table.find(id), &mut conn);
+    let found = diesel_async::RunQueryDsl::get_result(ById(id), &mut conn);
     reader
         .finish(&lease, async { found.await.optional() })
         .await
+}
+
+/// `indicators::table.find(id).first(…)` on PostgreSQL, the same statement with its SQL
+/// rendered once per process.
+///
+/// diesel-async renders a query's SQL on every execution, even when its prepared statement is
+/// cached: for this row, eighteen columns with each identifier quoted and escaped, a tenth of
+/// the service's CPU time in `GET /indicators/{id}` (bench/RESULTS.md, round 8). The column
+/// list is diesel's own rendering of the table, so it follows the schema; the static query id
+/// keeps the statement prepared once per connection.
+#[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+struct ById(i64);
+
+/// `SELECT <every column> FROM "indicators"`, or why it could not be rendered.
+static ALL_COLUMNS_SQL: std::sync::LazyLock<Result<String, String>> =
+    std::sync::LazyLock::new(|| {
+        use diesel::query_builder::{AsQuery, QueryBuilder, QueryFragment};
+        let mut sql = diesel::pg::PgQueryBuilder::default();
+        QueryFragment::<diesel::pg::Pg>::to_sql(
+            &indicators::table.as_query(),
+            &mut sql,
+            &diesel::pg::Pg,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(sql.finish())
+    });
+
+impl diesel::query_builder::Query for ById {
+    type SqlType = <indicators::table as diesel::query_builder::AsQuery>::SqlType;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for ById {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        let select = ALL_COLUMNS_SQL
+            .as_deref()
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.clone().into()))?;
+        out.push_sql(select);
+        out.push_sql(" WHERE (\"indicators\".\"id\" = ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&self.0)?;
+        // As `first()` has it: on a small table PostgreSQL scans rather than uses the index,
+        // and the limit stops the scan at the row.
+        out.push_sql(") LIMIT ");
+        out.push_bind_param::<diesel::sql_types::BigInt, _>(&1)
+    }
 }
 
 /// Those of `ids` that belong to plan `plan_id`, by id: one query for a whole request.
@@ -282,4 +329,21 @@ pub fn update(
 /// Deletes the indicator; a parent with children fails with a foreign-key violation.
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<usize, diesel::result::Error> {
     diesel::delete(indicators::table.find(id)).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::query_builder::{QueryFragment, QueryId};
+
+    use super::*;
+
+    #[test]
+    fn by_id_renders_the_tables_columns_and_is_prepared_once() {
+        let sql = diesel::debug_query::<diesel::pg::Pg, _>(&ById(7)).to_string();
+        let first = indicators::table.find(7_i64).limit(1);
+        let expected = diesel::debug_query::<diesel::pg::Pg, _>(&first).to_string();
+        assert_eq!(sql, expected);
+        assert!(ById(7).is_safe_to_cache_prepared(&diesel::pg::Pg).unwrap());
+        assert!(ById::query_id().is_some());
+    }
 }
