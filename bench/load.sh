@@ -90,9 +90,10 @@ jq -nc --arg date "$(date -u +%Y-%m-%dT%H:%MZ)" \
   --arg machine "$(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), wrk, service and database sharing them" \
   --arg commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations Cargo.lock || echo '+dirty')" \
   --arg wrk "$(wrk -v 2>&1 | head -1 | cut -c1-60)" \
+  --arg workers "${WORKERS:-the CPU count}" \
   --argjson values "$VALUES" --argjson plans "$PLANS" --argjson units "$UNITS" \
   --argjson duration "$DURATION" --argjson connections "$CONNECTIONS" --argjson threads "$THREADS" \
-  '{kind:"meta",date:$date,machine:$machine,commit:$commit,wrk:$wrk,values:$values,plans:$plans,
+  '{kind:"meta",date:$date,machine:$machine,commit:$commit,wrk:$wrk,workers:$workers,values:$values,plans:$plans,
     units:$units,duration:$duration,connections:$connections,threads:$threads}' >>"$OUT"
 
 # wrk_case NAME PATH [MODE [CONNECTIONS [THREADS]]]: one wrk run, recorded; sets $last_json.

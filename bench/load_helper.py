@@ -144,7 +144,8 @@ def report(args):
     rows = [json.loads(line) for line in open(args.jsonl) if line.strip()]
     meta = next((r for r in rows if r.get("kind") == "meta"), {})
     print(f'Measured {meta.get("date", "?")} with `bash bench/load.sh` on {meta.get("machine", "?")}; '
-          f'commit {meta.get("commit", "?")}, release build. Data: `seed-synthetic --plans '
+          f'commit {meta.get("commit", "?")}, release build, HTTP workers (`WORKERS`): '
+          f'{meta.get("workers", "the CPU count")}. Data: `seed-synthetic --plans '
           f'{meta.get("plans")} --units {meta.get("units")} --values {meta.get("values")}` then '
           f'the bulk load settled (PostgreSQL: `VACUUM (ANALYZE)`, `CHECKPOINT`; SQLite: `ANALYZE`, '
           f'WAL checkpoint). wrk {meta.get("threads")} threads, {meta.get("connections")} connections, '

@@ -34,7 +34,7 @@ pub const PREFIX: &str = "/api/v1";
 /// their own, entered only by requests under that collection: actix tries routes in the order
 /// they were registered and matches each route with a parameter by a regular expression whose
 /// captures it allocates, so in one flat list `GET /indicators/{id}` ran some thirty of them
-/// (a tenth of the service's CPU time for that request; bench/RESULTS.md, round 8). The
+/// (14 % of the service's user time for that request; bench/RESULTS.md, round 8). The
 /// scopes add no path segment: each handler's own attribute keeps its full path.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)

@@ -117,7 +117,7 @@ pub async fn find_alone(
 ///
 /// diesel-async renders a query's SQL on every execution, even when its prepared statement is
 /// cached: for this row, eighteen columns with each identifier quoted and escaped, a tenth of
-/// the service's CPU time in `GET /indicators/{id}` (bench/RESULTS.md, round 8). The column
+/// the service's user time in `GET /indicators/{id}` (bench/RESULTS.md, round 8). The column
 /// list is diesel's own rendering of the table, so it follows the schema; the static query id
 /// keeps the statement prepared once per connection.
 #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
