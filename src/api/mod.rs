@@ -22,11 +22,12 @@ pub mod units;
 pub mod users;
 pub mod webhooks;
 
-use actix_web::guard::{self, Guard};
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::guard;
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 /// Where the API's routes live.
-pub const PREFIX: &str = "/api/v1";
+const PREFIX: &str = "/api/v1";
 
 /// Registers every route of the service.
 ///
@@ -46,24 +47,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(audit::list_audit)
                 .service(progress::get_dashboard)
                 .service(
-                    scope::scope("")
-                        .guard(under("users"))
+                    collection("users")
                         .service(users::list_users)
                         .service(users::create_user)
                         .service(users::get_user)
                         .service(users::update_user),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("clients"))
+                    collection("clients")
                         .service(clients::list_clients)
                         .service(clients::create_client)
                         .service(clients::get_client)
                         .service(clients::update_client),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("units"))
+                    collection("units")
                         .service(units::list_units)
                         .service(units::create_unit)
                         .service(units::get_unit)
@@ -72,8 +70,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(progress::get_unit_dashboard),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("plans"))
+                    collection("plans")
                         .service(plans::list_plans)
                         .service(plans::create_plan)
                         .service(plans::get_plan)
@@ -92,8 +89,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(tasks::create_task),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("submissions"))
+                    collection("submissions")
                         .service(submissions::list_submissions)
                         .service(submissions::get_submission)
                         .service(submissions::update_submission)
@@ -105,16 +101,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(audit::submission_history),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("indicators"))
+                    collection("indicators")
                         .service(indicators::get_indicator)
                         .service(indicators::update_indicator)
                         .service(indicators::delete_indicator)
                         .service(progress::get_indicator_series),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("tasks"))
+                    collection("tasks")
                         .service(tasks::get_task)
                         .service(tasks::update_task)
                         .service(tasks::delete_task)
@@ -122,8 +116,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                         .service(tasks::list_extensions),
                 )
                 .service(
-                    scope::scope("")
-                        .guard(under("webhooks"))
+                    collection("webhooks")
                         .service(webhooks::list_webhooks)
                         .service(webhooks::create_webhook)
                         .service(webhooks::get_webhook)
@@ -133,15 +126,29 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
-/// Admits only requests under `/api/v1/{name}`; on a scope that adds no path segment.
-fn under(name: &'static str) -> impl Guard {
-    guard::fn_guard(move |ctx| first_segment(ctx.head().uri.path()) == Some(name))
+/// A scope that adds no path segment and admits only requests under `/api/v1/{name}`.
+fn collection(
+    name: &'static str,
+) -> scope::Scope<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    scope::scope("").guard(guard::fn_guard(move |ctx| {
+        first_segment(ctx.head().uri.path()) == Some(name)
+    }))
 }
 
 /// The path segment that follows the API prefix: `indicators` in `/api/v1/indicators/7`.
 fn first_segment(path: &str) -> Option<&str> {
-    let rest = path.strip_prefix(PREFIX)?.strip_prefix('/')?;
-    Some(rest.split('/').next().unwrap_or(rest))
+    path.strip_prefix(PREFIX)?
+        .strip_prefix('/')?
+        .split('/')
+        .next()
 }
 
 #[cfg(test)]

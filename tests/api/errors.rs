@@ -8,6 +8,8 @@ backend_tests! { spawn_app;
     async fn unknown_route_is_404_and_wrong_method_is_405_with_allow(app) {
         let token = app.token("admin").await;
         app.get("/api/v1/nothing-here", &token).await.problem(404);
+        // Inside a collection's scope (src/api/mod.rs), past its routes.
+        app.get("/api/v1/plans/1/nothing-here", &token).await.problem(404);
         let answer = app.call(Method::PUT, "/api/v1/plans/1", Some(&token), Some(&json!({}))).await;
         answer.problem(405);
         let allow = answer.header("allow").unwrap();
